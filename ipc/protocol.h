@@ -1,0 +1,79 @@
+// The control protocol, shared by superd and superctl: newline-delimited JSON over a Unix
+// stream socket, one object per line each way, at most kMaxLineBytes a line.
+//
+//   request  {"id": 7, "cmd": "status", "args": {"names": ["app"]}}
+//   reply    {"id": 7, "ok": true,  "result": {...}}
+//            {"id": 7, "ok": false, "error": {"code": "not_found", "message": "no service 'ap'"}}
+//   stream   {"id": 7, "line": "..."}          (log follow: one per output line)
+//
+// Arguments per command (all optional unless marked):
+//   hello                                      -> {"protocol", "version", "pid"}
+//   status         {"names": [..]}             -> {"services": [ServiceStatus...]}
+//   start|stop|restart|reload {"names": [..]} (required; "all" means every service)
+//                                              -> {"services": [ServiceStatus...]}
+//   signal         {"signal": "HUP", "names": [..]}
+//   enable|disable {"names": [..], "now": false}
+//   log            {"name": "app", "lines": 20, "follow": false}
+//                                              -> {"lines": ["..", ..]} then stream lines
+//   reload-config                              -> {"added": [..], "removed": [..],
+//                                                  "changed": [..], "unchanged": [..]}
+//   shutdown                                   -> {}
+//
+// ServiceStatus: {"name", "state", "pid" (0 when none), "since" (unix seconds),
+//   "uptime" (seconds the current process has run, 0 when none), "restarts",
+//   "enabled", "desired" ("up" | "down"), "last_exit" (e.g. "exited with status 1",
+//   "killed by signal KILL", "" before the first exit), "reason" (why the service is in
+//   its state: the fatal reason, a start failure; "" otherwise)}
+//
+// A failed start/restart answers ok=false, code "failed", a message naming the service
+// and the reason, and still carries "result" with every service's status.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+namespace superd::ipc {
+
+inline constexpr int kProtocolVersion = 1;
+inline constexpr std::size_t kMaxLineBytes = 1 << 20;
+
+namespace cmd {
+inline constexpr std::string_view hello = "hello";
+inline constexpr std::string_view status = "status";
+inline constexpr std::string_view start = "start";
+inline constexpr std::string_view stop = "stop";
+inline constexpr std::string_view restart = "restart";
+inline constexpr std::string_view reload = "reload";
+inline constexpr std::string_view signal = "signal";
+inline constexpr std::string_view enable = "enable";
+inline constexpr std::string_view disable = "disable";
+inline constexpr std::string_view log = "log";
+inline constexpr std::string_view reload_config = "reload-config";
+inline constexpr std::string_view shutdown = "shutdown";
+inline constexpr std::string_view all[] = {hello,  status, start,  stop,
+                                           restart, reload, signal, enable,
+                                           disable, log,    reload_config, shutdown};
+}  // namespace cmd
+
+namespace err {
+inline constexpr std::string_view not_found = "not_found";             // unknown service
+inline constexpr std::string_view permission_denied = "permission_denied";
+inline constexpr std::string_view bad_request = "bad_request";         // malformed JSON/fields
+inline constexpr std::string_view unknown_command = "unknown_command";
+inline constexpr std::string_view too_large = "too_large";             // line over the limit
+inline constexpr std::string_view busy = "busy";                       // too many clients
+inline constexpr std::string_view failed = "failed";                   // the action failed
+inline constexpr std::string_view invalid_config = "invalid_config";   // reload-config errors
+inline constexpr std::string_view shutting_down = "shutting_down";
+}  // namespace err
+
+// superctl's exit codes (SPEC).
+namespace exit_code {
+inline constexpr int ok = 0;
+inline constexpr int error = 1;
+inline constexpr int not_running = 3;
+inline constexpr int no_such_service = 4;
+inline constexpr int unreachable = 69;
+}  // namespace exit_code
+
+}  // namespace superd::ipc

@@ -1,0 +1,108 @@
+// The configuration model: what a super.toml says, after defaults are applied and every
+// value is checked. Loading and validation live in config_load.cc; this header is the
+// plain data the rest of superd reads. Every service keeps the source position of its
+// table so later checks (and reload-config diffs) can still point at the file.
+#pragma once
+
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace superd {
+
+using Duration = std::chrono::milliseconds;
+
+struct SourcePos {
+  std::string file;
+  int line = 0;
+  int col = 0;
+  bool operator==(const SourcePos&) const = default;
+};
+
+// One problem found in a config file, printed as FILE:LINE:COL: message.
+struct ConfigError {
+  SourcePos pos;
+  std::string message;
+  std::string format() const;  // "FILE:LINE:COL: message" (or "FILE: message" without a line)
+};
+
+enum class RestartPolicy { always, on_failure, never };
+enum class StopMode { main, group };
+
+// A readiness or liveness check (SPEC `ready` and `health`).
+struct Check {
+  enum class Kind { started, notify, tcp, http, exec, log };
+  Kind kind = Kind::started;
+  std::string target;              // tcp: "HOST:PORT"; http: URL; log: regex
+  std::vector<std::string> argv;   // exec
+  Duration timeout{60000};         // ready: give up after this long
+  Duration interval{1000};         // between probes (tcp/http/exec; health)
+  int failures = 3;                // health: consecutive failures before a restart
+  bool operator==(const Check&) const = default;
+};
+
+struct ServiceConfig {
+  std::string name;
+  SourcePos pos;  // where [service.NAME] starts
+
+  std::vector<std::string> command;  // command[0] as written (absolute or a name on PATH)
+  std::string directory;             // empty: the user's home directory
+  std::string user;                  // empty: the user superd runs as (root)
+  std::string group;                 // empty: the user's primary group
+  std::map<std::string, std::string> environment;
+  std::string env_file;              // empty: none; read again at every start
+  mode_t umask = 022;
+  std::map<int, rlim_t> limits;      // RLIMIT_* resource -> soft and hard value
+  bool enabled = true;
+
+  RestartPolicy restart = RestartPolicy::always;
+  Duration start_seconds{1000};
+  int start_retries = 5;
+  Duration backoff_initial{100};
+  Duration backoff_max{30000};
+
+  int stop_signal = 15;  // SIGTERM
+  StopMode stop_mode = StopMode::main;
+  Duration stop_timeout{30000};
+  int reload_signal = 1;  // SIGHUP
+
+  Check ready;                  // default: started
+  std::optional<Check> health;  // optional liveness check
+  std::vector<std::string> listen;  // "tcp:HOST:PORT" | "unix:PATH"
+  std::vector<std::string> after;
+
+  std::string stdout_path;  // absolute, resolved against log_dir
+  std::string stderr_path;  // absolute; equal to stdout_path unless configured
+  uint64_t log_max_bytes = 50ull * 1000 * 1000;
+  int log_backups = 5;
+
+  // Equal definitions keep their running process on reload-config. The position is
+  // not part of the definition: moving a table in the file changes nothing.
+  bool same_definition(const ServiceConfig& other) const;
+};
+
+struct SupervisorConfig {
+  std::string socket = "/run/super/super.sock";
+  std::string socket_group;  // empty: only root may control
+  std::string state_dir = "/var/lib/super";
+  std::string log_dir = "/var/log/super";
+  std::string log_level = "info";  // trace | debug | info | warn | error | critical | off
+};
+
+struct Config {
+  std::string path;  // the file it was read from
+  SupervisorConfig supervisor;
+  std::vector<ServiceConfig> services;  // in file order
+
+  const ServiceConfig* find(const std::string& name) const;
+  // Service names ordered so that every service comes after those in its `after`.
+  std::vector<std::string> start_order() const;
+};
+
+}  // namespace superd

@@ -1,0 +1,31 @@
+// Reading super.toml: TOML syntax (toml++), then every key checked against the model in
+// config.h, [defaults] applied, and the system consulted (users, groups, executables,
+// directories). Every problem is collected, none stops the pass, so `superd --check`
+// shows them all at once, each as FILE:LINE:COL: message.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "supervisor/config.h"
+
+namespace superd {
+
+struct LoadOptions {
+  // Look up users and groups, executables and directories. Off for fuzzing and for
+  // unit tests of pure syntax and typing.
+  bool check_system = true;
+};
+
+struct LoadResult {
+  std::optional<Config> config;     // set only when errors is empty
+  std::vector<ConfigError> errors;  // in file order
+};
+
+LoadResult load_config_file(const std::string& path, const LoadOptions& options = {});
+LoadResult load_config_string(std::string_view text, const std::string& path,
+                              const LoadOptions& options = {});
+
+}  // namespace superd
