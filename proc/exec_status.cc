@@ -1,0 +1,30 @@
+#include "proc/exec_status.h"
+
+#include <cerrno>
+#include <cstring>
+
+namespace superd {
+
+bool is_transient_errno(int error) {
+  return error == EAGAIN || error == ENOMEM || error == ETXTBSY || error == EMFILE ||
+         error == ENFILE || error == EINTR;
+}
+
+std::string describe_exec_failure(const ExecReport& report, const std::string& program,
+                                  const std::string& user, const std::string& directory) {
+  const std::string why = std::strerror(report.error);
+  switch (report.stage) {
+    case ExecStage::setsid: return "setsid: " + why;
+    case ExecStage::setrlimit: return "setrlimit: " + why;
+    case ExecStage::chdir: return "chdir " + directory + ": " + why;
+    case ExecStage::setgid: return "setgid(" + user + "): " + why;
+    case ExecStage::setgroups: return "setgroups(" + user + "): " + why;
+    case ExecStage::setuid: return "setuid(" + user + "): " + why;
+    case ExecStage::dup_fds: return "setting up file descriptors: " + why;
+    case ExecStage::close_fds: return "closing inherited file descriptors: " + why;
+    case ExecStage::exec: return "exec " + program + ": " + why;
+  }
+  return "execution failed: " + why;
+}
+
+}  // namespace superd

@@ -1,0 +1,239 @@
+#include "proc/log_sink.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace superd {
+
+// ---- ByteBuffer ----------------------------------------------------------------
+
+ByteBuffer::~ByteBuffer() { std::free(data_); }
+
+char* ByteBuffer::reserve(size_t n) {
+  if (capacity_ - size_ < n) {
+    size_t wanted = capacity_ ? capacity_ : 4096;
+    while (wanted - size_ < n) wanted *= 2;
+    char* grown = static_cast<char*>(std::realloc(data_, wanted));
+    if (!grown) throw std::bad_alloc();
+    data_ = grown;
+    capacity_ = wanted;
+  }
+  return data_ + size_;
+}
+
+void ByteBuffer::append(const char* data, size_t n) {
+  std::memcpy(reserve(n), data, n);
+  size_ += n;
+}
+
+void ByteBuffer::release_memory() {
+  if (size_ == 0 && capacity_ > (256u << 10)) {
+    std::free(data_);
+    data_ = nullptr;
+    capacity_ = 0;
+  }
+}
+
+void ByteBuffer::swap(ByteBuffer& other) noexcept {
+  std::swap(data_, other.data_);
+  std::swap(size_, other.size_);
+  std::swap(capacity_, other.capacity_);
+}
+
+// ---- LogSink: loop thread ------------------------------------------------------
+
+std::shared_ptr<LogSink> LogSink::create(uv_loop_t* loop, LogSinkOptions options) {
+  return std::shared_ptr<LogSink>(new LogSink(loop, std::move(options)));
+}
+
+LogSink::LogSink(uv_loop_t* loop, LogSinkOptions options)
+    : loop_(loop), options_(std::move(options)) {
+  work_req_.data = this;
+}
+
+LogSink::~LogSink() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+uv_buf_t LogSink::reserve(size_t suggested) {
+  if (pending_.size() >= options_.max_pending) {
+    return uv_buf_init(drop_scratch_, sizeof drop_scratch_);
+  }
+  return uv_buf_init(pending_.reserve(suggested), static_cast<unsigned>(suggested));
+}
+
+void LogSink::commit(const char* base, size_t n) {
+  if (base == drop_scratch_) {
+    if (dropped_ == 0 || drop_reason_.empty()) drop_reason_ = "the disk is not keeping up";
+    dropped_ += n;
+  } else {
+    pending_.commit(n);
+  }
+  kick();
+}
+
+void LogSink::append(const char* data, size_t n) {
+  if (pending_.size() + n > options_.max_pending) {
+    dropped_ += n;
+    return;
+  }
+  pending_.append(data, n);
+  kick();
+}
+
+void LogSink::kick() {
+  if (in_flight_ || (pending_.size() == 0 && dropped_ == 0)) return;
+  if (pending_.size() == 0) return;  // a notice waits for output that proves the disk works
+  writing_.swap(pending_);
+  pending_.clear();
+  job_dropped_before_ = dropped_;
+  job_drop_reason_ = drop_reason_;
+  job_dropped_ = job_written_ = 0;
+  job_errno_ = 0;
+  job_notice_written_ = false;
+  in_flight_ = true;
+  self_ = shared_from_this();
+  if (uv_queue_work(loop_, &work_req_, &LogSink::work, &LogSink::after_work) != 0) {
+    // Cannot happen with a live loop; account the bytes rather than lose them silently.
+    in_flight_ = false;
+    dropped_ += writing_.size();
+    writing_.clear();
+    self_.reset();
+  }
+}
+
+void LogSink::after_work(uv_work_t* req, int /*status*/) {
+  auto* sink = static_cast<LogSink*>(req->data);
+  std::shared_ptr<LogSink> keep = std::move(sink->self_);
+  sink->in_flight_ = false;
+  sink->written_ += sink->job_written_;
+  if (sink->job_notice_written_) sink->dropped_ -= sink->job_dropped_before_;
+  if (sink->job_dropped_ > 0) {
+    sink->dropped_ += sink->job_dropped_;
+    sink->drop_reason_ = std::string("writing ") + sink->options_.path + ": " +
+                         std::strerror(sink->job_errno_);
+  }
+  sink->writing_.clear();
+  sink->writing_.release_memory();
+  sink->pending_.release_memory();
+  sink->kick();
+  if (sink->on_idle_ && sink->idle()) sink->on_idle_();
+}
+
+// ---- LogSink: worker thread ----------------------------------------------------
+
+void LogSink::work(uv_work_t* req) {
+  auto* sink = static_cast<LogSink*>(req->data);
+  if (!sink->ensure_open()) {
+    sink->job_dropped_ = sink->writing_.size();
+    return;
+  }
+  if (sink->job_dropped_before_ > 0) {
+    std::string notice = sink->at_line_start_ ? "" : "\n";
+    notice += "superd: " + std::to_string(sink->job_dropped_before_) +
+              " bytes of output were dropped (" + sink->job_drop_reason_ + ")\n";
+    if (sink->write_all(notice.data(), notice.size())) sink->job_notice_written_ = true;
+  }
+  if (sink->job_errno_ == 0) {
+    sink->write_chunk(sink->writing_.data(), sink->writing_.size());
+  } else {
+    sink->job_dropped_ += sink->writing_.size();
+  }
+}
+
+bool LogSink::ensure_open() {
+  if (fd_ >= 0) return true;
+  fd_ = ::open(options_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);
+  if (fd_ < 0) {
+    job_errno_ = errno;
+    return false;
+  }
+  struct stat st {};
+  size_ = ::fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  at_line_start_ = true;
+  return true;
+}
+
+// Writes everything or records how much was lost; false when something was lost.
+bool LogSink::write_all(const char* data, size_t len) {
+  while (len > 0) {
+    ssize_t n = ::write(fd_, data, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      job_errno_ = errno;
+      job_dropped_ += len;
+      return false;
+    }
+    size_ += static_cast<uint64_t>(n);
+    job_written_ += static_cast<uint64_t>(n);
+    at_line_start_ = data[n - 1] == '\n';
+    data += n;
+    len -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Append a chunk, rotating at line ends so that no file exceeds max_bytes unless a
+// single line does.
+void LogSink::write_chunk(const char* data, size_t len) {
+  const uint64_t max = options_.max_bytes;
+  while (len > 0) {
+    const uint64_t room = max == 0 ? UINT64_MAX : (size_ < max ? max - size_ : 0);
+    if (len <= room) {
+      write_all(data, len);
+      return;
+    }
+    size_t n;
+    const void* last_nl = room > 0 ? ::memrchr(data, '\n', static_cast<size_t>(room)) : nullptr;
+    if (last_nl) {
+      n = static_cast<size_t>(static_cast<const char*>(last_nl) - data) + 1;
+    } else if (at_line_start_ && size_ > 0) {
+      rotate();
+      if (fd_ < 0) {
+        job_dropped_ += len;
+        return;
+      }
+      continue;
+    } else {
+      // A line longer than the room left: finish it here, never split it.
+      const void* nl = ::memchr(data, '\n', len);
+      n = nl ? static_cast<size_t>(static_cast<const char*>(nl) - data) + 1 : len;
+    }
+    if (!write_all(data, n)) {
+      job_dropped_ += len - n;
+      return;
+    }
+    data += n;
+    len -= n;
+    if (at_line_start_ && (len > 0 || size_ >= max)) {
+      rotate();
+      if (fd_ < 0) {
+        job_dropped_ += len;
+        return;
+      }
+    }
+  }
+}
+
+void LogSink::rotate() {
+  ::close(fd_);
+  fd_ = -1;
+  const std::string& base = options_.path;
+  if (options_.backups > 0) {
+    for (int i = options_.backups - 1; i >= 1; --i) {
+      ::rename((base + "." + std::to_string(i)).c_str(), (base + "." + std::to_string(i + 1)).c_str());
+    }
+    ::rename(base.c_str(), (base + ".1").c_str());
+  } else {
+    ::unlink(base.c_str());
+  }
+  ensure_open();
+}
+
+}  // namespace superd

@@ -1,0 +1,110 @@
+// A service's log file: output read from its capture pipe is appended here, and the file
+// is rotated by size (NAME.log -> NAME.log.1 -> ... -> NAME.log.BACKUPS).
+//
+// The event loop never touches the disk for output: reads land in a pending buffer and
+// one job at a time on libuv's thread pool writes it out, so a slow or full disk cannot
+// stall the loop. The loop also never stops reading the pipe, so a service never blocks
+// on its output because of superd: when the pending buffer is full, further output is
+// dropped and counted, and once writing works again the file says how many bytes went
+// missing. Rotation happens only at a line end, so no line is torn across two files.
+#pragma once
+
+#include <sys/types.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace superd {
+
+// A growable byte buffer that does not zero what it reserves (reads fill it).
+class ByteBuffer {
+ public:
+  ByteBuffer() = default;
+  ~ByteBuffer();
+  ByteBuffer(const ByteBuffer&) = delete;
+  ByteBuffer& operator=(const ByteBuffer&) = delete;
+  char* reserve(size_t n);  // room for n more bytes after size()
+  void commit(size_t n) { size_ += n; }
+  void append(const char* data, size_t n);
+  void clear() { size_ = 0; }
+  void release_memory();  // give back a large allocation once drained
+  const char* data() const { return data_; }
+  size_t size() const { return size_; }
+  size_t capacity() const { return capacity_; }
+  void swap(ByteBuffer& other) noexcept;
+
+ private:
+  char* data_ = nullptr;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
+struct LogSinkOptions {
+  std::string path;
+  uint64_t max_bytes = 50ull * 1000 * 1000;  // 0: never rotate
+  int backups = 5;
+  size_t max_pending = 16u << 20;  // output buffered while the disk is behind
+};
+
+class LogSink : public std::enable_shared_from_this<LogSink> {
+ public:
+  static std::shared_ptr<LogSink> create(uv_loop_t* loop, LogSinkOptions options);
+  ~LogSink();
+
+  // Reads go straight into the pending buffer: reserve room, read, commit.
+  uv_buf_t reserve(size_t suggested);
+  void commit(const char* base, size_t n);
+  void append(const char* data, size_t n);  // superd's own notes, tests
+
+  const std::string& path() const { return options_.path; }
+  // Bytes lost and not yet reported in the file.
+  uint64_t dropped_unreported() const { return dropped_; }
+  uint64_t bytes_written() const { return written_; }
+  bool idle() const { return !in_flight_ && pending_.size() == 0; }
+  // Called on the loop thread each time a write job finishes (tests, shutdown).
+  void set_on_idle(std::function<void()> fn) { on_idle_ = std::move(fn); }
+
+ private:
+  LogSink(uv_loop_t* loop, LogSinkOptions options);
+  void kick();
+  static void work(uv_work_t* req);
+  static void after_work(uv_work_t* req, int status);
+  // Worker side: only the single in-flight job runs these.
+  void write_chunk(const char* data, size_t len);
+  bool write_all(const char* data, size_t len);
+  void rotate();
+  bool ensure_open();
+
+  uv_loop_t* loop_;
+  LogSinkOptions options_;
+
+  // Loop-thread state.
+  ByteBuffer pending_;
+  char drop_scratch_[65536];  // reads that do not fit anywhere land here and are dropped
+  bool in_flight_ = false;
+  uint64_t dropped_ = 0;  // lost since the last notice
+  std::string drop_reason_;
+  uint64_t written_ = 0;
+  std::function<void()> on_idle_;
+
+  // Job state: handed over with the job, read back in after_work.
+  uv_work_t work_req_{};
+  std::shared_ptr<LogSink> self_;  // keeps the sink alive while a job runs
+  ByteBuffer writing_;
+  uint64_t job_dropped_before_ = 0;
+  std::string job_drop_reason_;
+  uint64_t job_dropped_ = 0;
+  uint64_t job_written_ = 0;
+  int job_errno_ = 0;
+  bool job_notice_written_ = false;
+
+  // Worker-owned file state (only one job runs at a time).
+  int fd_ = -1;
+  uint64_t size_ = 0;
+  bool at_line_start_ = true;
+};
+
+}  // namespace superd

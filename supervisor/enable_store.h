@@ -1,0 +1,30 @@
+// `superctl enable/disable` choices, persisted in state_dir/enabled.json so they outlive
+// superd and win over a service's `enabled` key. Written atomically (temp file, fsync,
+// rename, fsync of the directory): a crash leaves the old file or the new one, never half.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+namespace superd {
+
+class EnableStore {
+ public:
+  EnableStore() = default;
+  explicit EnableStore(std::string path) : path_(std::move(path)) {}
+
+  // A missing file is an empty store; a corrupt one is reported and treated as empty.
+  bool load(std::string* error);
+  std::optional<bool> get(const std::string& name) const;
+  // Records the choice and writes the file; false with *error when it could not be saved
+  // (the choice is then not recorded either).
+  bool set(const std::string& name, bool enabled, std::string* error);
+
+ private:
+  bool save(const std::map<std::string, bool>& values, std::string* error) const;
+  std::string path_;
+  std::map<std::string, bool> values_;
+};
+
+}  // namespace superd

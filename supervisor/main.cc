@@ -1,0 +1,72 @@
+// superd: `superd -c FILE` runs in the foreground; `superd --check -c FILE` validates;
+// `superd import FILE...` translates systemd units or supervisord programs.
+#include <unistd.h>
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "supervisor/config_load.h"
+#include "supervisor/daemon.h"
+#include "supervisor/import.h"
+#include "version.h"
+
+namespace {
+
+void setup_logging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("superd");
+  // Under systemd the journal adds its own timestamps; by hand they help.
+  logger->set_pattern(::getenv("JOURNAL_STREAM") ? "%^%l%$ %v" : "%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  logger->set_level(spdlog::level::from_str(level));
+  logger->flush_on(spdlog::level::trace);
+  spdlog::set_default_logger(logger);
+}
+
+int check(const std::string& path, bool quiet) {
+  auto result = superd::load_config_file(path);
+  for (const auto& e : result.errors) std::cerr << e.format() << "\n";
+  if (!result.errors.empty()) {
+    std::cerr << path << ": " << result.errors.size()
+              << (result.errors.size() == 1 ? " error" : " errors") << "\n";
+    return 1;
+  }
+  if (!quiet) std::cout << path << ": ok (" << result.config->services.size() << " services)\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // `superd import` takes its own arguments (--from, files): hand them over untouched.
+  if (argc >= 2 && std::string(argv[1]) == "import") {
+    std::vector<std::string> args(argv + 2, argv + argc);
+    return superd::run_import(args, std::cout, std::cerr);
+  }
+
+  CLI::App app{"superd: a process supervisor for the services of one deployment"};
+  std::string config_path = "/etc/super/super.toml";
+  bool check_only = false;
+  app.add_option("-c,--config", config_path, "config file")->capture_default_str();
+  app.add_flag("--check", check_only, "validate the config and exit (0 ok, 1 invalid)");
+  app.set_version_flag("--version", std::string("superd ") + SUPERD_VERSION);
+  app.footer("superd import [--from systemd|supervisord] FILE...  prints a config translated\n"
+             "from systemd units or supervisord programs.");
+  CLI11_PARSE(app, argc, argv);
+
+  if (check_only) return check(config_path, false);
+
+  auto loaded = superd::load_config_file(config_path);
+  if (!loaded.errors.empty()) {
+    for (const auto& e : loaded.errors) std::cerr << e.format() << "\n";
+    std::cerr << "superd: refusing to start: " << loaded.errors.size()
+              << (loaded.errors.size() == 1 ? " error" : " errors") << " in " << config_path
+              << "\n";
+    return 1;
+  }
+  setup_logging(loaded.config->supervisor.log_level);
+  loaded.config->path = config_path;
+  superd::Daemon daemon(std::move(*loaded.config));
+  return daemon.run();
+}

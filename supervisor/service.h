@@ -1,0 +1,160 @@
+// The service lifecycle: one explicit state machine per service.
+//
+//   stopped ──start──▶ starting ──ready / start_seconds──▶ running
+//      ▲                 │  ▲                                │
+//      │            quick exit                            exit (restart allowed)
+//      │                 ▼  │backoff timer                   │
+//      │              backoff ◀──────────────────────────────┘ (straight to starting)
+//      │                 │ start_retries quick exits in a row
+//      │                 ▼
+//      │               fatal            exited: a clean end under restart = never/on-failure
+//      │
+//   stopping ◀──stop── starting | running       (stop_signal, then KILL after stop_timeout)
+//
+// Two ideas keep it small (both from dinit):
+// - The desired state (`want_up_`) is kept apart from the current state. "Stop while
+//   starting", "start while stopping" and "restart while in backoff" are not special
+//   cases: a command only changes what is wanted and, if nothing is in flight, acts.
+//   When the process is gone, settle() looks at what is wanted and what happened.
+// - A process is only "gone" when its whole process group is: after the main pid exits,
+//   leftovers of the group (gunicorn workers, Celery pool children) are signalled and
+//   waited for before the service may start again, so a new master never finds its port
+//   held by the old one's workers.
+//
+// The machine knows no fork, no libuv and no wall clock: it asks a ServiceHost to
+// spawn, signal and arm its one timer, and is told what happened through the on_*
+// events. Tests drive it with a fake host and a fake clock.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "supervisor/config.h"
+
+namespace superd {
+
+enum class State { stopped, starting, running, stopping, backoff, fatal, exited };
+const char* state_name(State s);
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+
+// How a main process ended.
+struct ExitStatus {
+  bool signaled = false;
+  int code = 0;  // exit code, or the signal number when signaled
+  static ExitStatus from_wait_status(int wstatus);
+  bool clean() const { return !signaled && code == 0; }
+  std::string describe() const;  // "exited with status 1", "killed by signal KILL"
+};
+
+// Why a spawn did not produce a running program. `transient` errors (fork EAGAIN,
+// ENOMEM, ETXTBSY) are retried with backoff; the others make the service fatal.
+struct SpawnFailure {
+  std::string reason;  // "exec /usr/bin/gunicornx: No such file or directory"
+  bool transient = false;
+};
+
+struct SpawnResult {
+  pid_t pid = 0;  // > 0 on success; the process group id is the same
+  std::optional<SpawnFailure> failure;
+};
+
+class Service;
+
+// What the state machine asks of the world.
+class ServiceHost {
+ public:
+  virtual ~ServiceHost() = default;
+  virtual TimePoint now() = 0;
+  virtual SpawnResult spawn(Service& service) = 0;
+  virtual void signal_process(pid_t pid, int signo) = 0;
+  virtual void signal_group(pid_t pgid, int signo) = 0;
+  // The service's single timer; arming replaces any earlier deadline.
+  virtual void arm_timer(Service& service, Duration after) = 0;
+  virtual void cancel_timer(Service& service) = 0;
+  // Called after every transition, with the reason it happened.
+  virtual void state_changed(Service& service, State from, const std::string& reason) = 0;
+  // Readiness checks other than `started` (notify, tcp, http, ...): begin watching; the
+  // host reports back with on_ready() or on_ready_failed(). Default: nothing to do.
+  virtual void begin_ready_check(Service&) {}
+  virtual void end_ready_check(Service&) {}
+};
+
+class Service {
+ public:
+  Service(ServiceConfig config, ServiceHost& host);
+
+  // Commands.
+  void start();    // want up; launch unless something is in flight
+  void stop();     // want down; stop whatever runs
+  void restart();  // want up; stop what runs (if anything), then launch
+
+  // Events from the process layer and the clock.
+  // The main process ended. `group_empty`: no other process of its group remains.
+  void on_exit(const ExitStatus& status, bool group_empty,
+               const std::optional<SpawnFailure>& exec_failure = std::nullopt);
+  void on_group_empty();  // the leftovers of an exited main process are all gone
+  void on_timer();
+  void on_ready();
+  void on_ready_failed(const std::string& reason);
+
+  // Replace the definition (reload-config of a changed service). The caller restarts.
+  void set_config(ServiceConfig config) { config_ = std::move(config); }
+
+  const ServiceConfig& config() const { return config_; }
+  const std::string& name() const { return config_.name; }
+  State state() const { return state_; }
+  bool want_up() const { return want_up_; }
+  pid_t pid() const { return main_alive_ ? pid_ : 0; }
+  pid_t pgid() const { return group_alive_ ? pid_ : 0; }  // group id == main pid (setsid)
+  // True while a process of this service may still exist.
+  bool has_processes() const { return main_alive_ || group_alive_; }
+  TimePoint since() const { return since_; }
+  TimePoint process_started() const { return spawned_at_; }
+  int restarts() const { return restarts_; }
+  int quick_failures() const { return quick_failures_; }
+  const std::string& last_exit() const { return last_exit_; }
+  const std::string& reason() const { return reason_; }
+  // Settled states are where a start/stop/restart command's wait ends.
+  bool settled() const;
+
+ private:
+  void launch(const std::string& why = "");
+  void begin_stop(const std::string& why);
+  void settle();
+  void quick_failure(const std::string& why);
+  void enter(State next, const std::string& reason);
+  Duration next_backoff() const;
+  bool restart_allowed(const ExitStatus& status) const;
+
+  ServiceConfig config_;
+  ServiceHost& host_;
+
+  State state_ = State::stopped;
+  bool want_up_ = false;
+  TimePoint since_{};
+  std::string reason_;     // why we are in state_ (fatal reason, failure text)
+  std::string last_exit_;  // how the last process ended
+
+  pid_t pid_ = 0;
+  bool main_alive_ = false;
+  bool group_alive_ = false;
+  TimePoint spawned_at_{};
+  bool stop_sent_ = false;      // we asked this process to stop
+  bool kill_sent_ = false;      // the stop timeout passed and KILL went to the group
+  bool was_running_ = false;    // the process reached `running` before it ended
+  bool launched_before_ = false;
+  std::optional<std::string> ready_failed_;  // why the readiness check gave up
+  std::optional<ExitStatus> exit_;           // of the process being settled
+  std::optional<SpawnFailure> exec_failure_;  // ditto, when exec itself failed
+
+  int quick_failures_ = 0;  // quick exits in a row
+  int restarts_ = 0;        // launches after the first one since the last start command
+};
+
+}  // namespace superd

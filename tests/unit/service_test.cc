@@ -1,0 +1,614 @@
+// The service state machine driven by a fake process layer and a fake clock: every
+// state × event pair, backoff schedules and desired-state handling, with no processes
+// and no sleeps.
+#include "supervisor/service.h"
+
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace superd {
+namespace {
+
+using namespace std::chrono_literals;
+
+class FakeHost : public ServiceHost {
+ public:
+  TimePoint clock{};
+  pid_t next_pid = 100;
+  std::vector<SpawnFailure> spawn_failures;  // consumed one per spawn, front first
+  std::vector<pid_t> spawned;
+  std::vector<std::pair<pid_t, int>> process_signals, group_signals;
+  std::optional<Duration> timer;  // armed deadline, relative to when it was armed
+  TimePoint timer_at{};
+  std::vector<std::string> log;
+  int ready_checks_begun = 0, ready_checks_ended = 0;
+
+  TimePoint now() override { return clock; }
+  SpawnResult spawn(Service&) override {
+    if (!spawn_failures.empty()) {
+      SpawnFailure f = spawn_failures.front();
+      spawn_failures.erase(spawn_failures.begin());
+      return {0, f};
+    }
+    spawned.push_back(next_pid);
+    return {next_pid++, std::nullopt};
+  }
+  void signal_process(pid_t pid, int signo) override { process_signals.emplace_back(pid, signo); }
+  void signal_group(pid_t pgid, int signo) override { group_signals.emplace_back(pgid, signo); }
+  void arm_timer(Service&, Duration after) override {
+    timer = after;
+    timer_at = clock + after;
+  }
+  void cancel_timer(Service&) override { timer.reset(); }
+  void state_changed(Service& s, State from, const std::string& reason) override {
+    log.push_back(std::string(state_name(from)) + "->" + state_name(s.state()) + ": " + reason);
+  }
+  void begin_ready_check(Service&) override { ++ready_checks_begun; }
+  void end_ready_check(Service&) override { ++ready_checks_ended; }
+
+  // Advance the clock to the armed deadline and fire it.
+  void fire(Service& s) {
+    ASSERT_TRUE(timer.has_value()) << "no timer armed";
+    clock = timer_at;
+    timer.reset();
+    s.on_timer();
+  }
+  void advance(Duration d) { clock += d; }
+};
+
+ServiceConfig make_config() {
+  ServiceConfig c;
+  c.name = "app";
+  c.command = {"/bin/true"};
+  c.start_seconds = 1000ms;
+  c.start_retries = 3;
+  c.backoff_initial = 100ms;
+  c.backoff_max = 1000ms;
+  c.stop_timeout = 5000ms;
+  return c;
+}
+
+struct Fixture : ::testing::Test {
+  FakeHost host;
+  ServiceConfig config = make_config();
+  std::unique_ptr<Service> svc;
+  void make() { svc = std::make_unique<Service>(config, host); }
+  void SetUp() override { make(); }
+  // Bring the service to running.
+  void run_up() {
+    svc->start();
+    ASSERT_EQ(svc->state(), State::starting);
+    host.fire(*svc);
+    ASSERT_EQ(svc->state(), State::running);
+  }
+  void exit_main(ExitStatus st, bool group_empty = true) { svc->on_exit(st, group_empty); }
+};
+
+const ExitStatus kClean{false, 0};
+const ExitStatus kFail{false, 1};
+const ExitStatus kTermed{true, SIGTERM};
+const ExitStatus kKilled{true, SIGKILL};
+
+// ---- stopped -------------------------------------------------------------------
+
+TEST_F(Fixture, StoppedStartSpawnsAndArmsStartSeconds) {
+  svc->start();
+  EXPECT_EQ(svc->state(), State::starting);
+  EXPECT_EQ(svc->pid(), 100);
+  EXPECT_EQ(host.timer, 1000ms);
+  EXPECT_TRUE(svc->want_up());
+}
+
+TEST_F(Fixture, StoppedStopIsANoop) {
+  svc->stop();
+  EXPECT_EQ(svc->state(), State::stopped);
+  EXPECT_TRUE(host.spawned.empty());
+  EXPECT_TRUE(host.log.empty());
+}
+
+TEST_F(Fixture, StoppedRestartStarts) {
+  svc->restart();
+  EXPECT_EQ(svc->state(), State::starting);
+  EXPECT_EQ(host.spawned.size(), 1u);
+}
+
+TEST_F(Fixture, StoppedIgnoresStrayEvents) {
+  svc->on_timer();
+  svc->on_group_empty();
+  svc->on_ready();
+  svc->on_ready_failed("x");
+  exit_main(kFail);
+  EXPECT_EQ(svc->state(), State::stopped);
+  EXPECT_TRUE(host.log.empty());
+}
+
+// ---- starting ------------------------------------------------------------------
+
+TEST_F(Fixture, StartingBecomesRunningAfterStartSeconds) {
+  run_up();
+  EXPECT_EQ(svc->quick_failures(), 0);
+  EXPECT_TRUE(svc->settled());
+}
+
+TEST_F(Fixture, StartSecondsZeroIsRunningAtOnce) {
+  config.start_seconds = 0ms;
+  make();
+  svc->start();
+  EXPECT_EQ(svc->state(), State::running);
+}
+
+TEST_F(Fixture, StartingQuickExitGoesToBackoff) {
+  svc->start();
+  host.advance(10ms);
+  exit_main(kFail);
+  EXPECT_EQ(svc->state(), State::backoff);
+  EXPECT_EQ(host.timer, 100ms);
+  EXPECT_EQ(svc->last_exit(), "exited with status 1");
+  EXPECT_EQ(svc->pid(), 0);
+}
+
+TEST_F(Fixture, StartingStartIsANoop) {
+  svc->start();
+  svc->start();
+  EXPECT_EQ(host.spawned.size(), 1u);
+  EXPECT_EQ(svc->state(), State::starting);
+}
+
+TEST_F(Fixture, StartingStopSendsStopSignalToMain) {
+  svc->start();
+  svc->stop();
+  EXPECT_EQ(svc->state(), State::stopping);
+  ASSERT_EQ(host.process_signals.size(), 2u);
+  EXPECT_EQ(host.process_signals[0], (std::pair<pid_t, int>{100, SIGTERM}));
+  EXPECT_EQ(host.process_signals[1], (std::pair<pid_t, int>{100, SIGCONT}));
+  EXPECT_EQ(host.timer, 5000ms);
+}
+
+TEST_F(Fixture, StartingRestartStopsThenStarts) {
+  svc->start();
+  svc->restart();
+  EXPECT_EQ(svc->state(), State::stopping);
+  exit_main(kTermed);
+  EXPECT_EQ(svc->state(), State::starting);
+  EXPECT_EQ(host.spawned.size(), 2u);
+  EXPECT_EQ(svc->quick_failures(), 0);  // our own stop is not a failure
+}
+
+TEST_F(Fixture, StartingExitWithLeftoversStopsTheGroupFirst) {
+  svc->start();
+  exit_main(kKilled, /*group_empty=*/false);
+  EXPECT_EQ(svc->state(), State::stopping);
+  EXPECT_EQ(svc->pid(), 0);
+  EXPECT_EQ(svc->pgid(), 100);
+  ASSERT_FALSE(host.group_signals.empty());
+  EXPECT_EQ(host.group_signals[0], (std::pair<pid_t, int>{100, SIGTERM}));
+  svc->on_group_empty();
+  EXPECT_EQ(svc->state(), State::backoff);  // a quick failure, now that all is gone
+  EXPECT_FALSE(svc->has_processes());
+}
+
+TEST_F(Fixture, StartingTimerWithReadyCheckIsAFailedStart) {
+  config.ready.kind = Check::Kind::tcp;
+  config.ready.timeout = 2000ms;
+  make();
+  svc->start();
+  EXPECT_EQ(host.ready_checks_begun, 1);
+  EXPECT_EQ(host.timer, 2000ms);
+  host.fire(*svc);
+  EXPECT_EQ(svc->state(), State::stopping);
+  EXPECT_EQ(host.ready_checks_ended, 1);
+  exit_main(kTermed);
+  EXPECT_EQ(svc->state(), State::backoff);
+  EXPECT_EQ(svc->quick_failures(), 1);
+  EXPECT_NE(svc->reason().find("not ready after 2s"), std::string::npos) << svc->reason();
+}
+
+TEST_F(Fixture, StartingReadyMakesRunning) {
+  config.ready.kind = Check::Kind::notify;
+  make();
+  svc->start();
+  svc->on_ready();
+  EXPECT_EQ(svc->state(), State::running);
+  EXPECT_FALSE(host.timer.has_value());
+  EXPECT_EQ(host.ready_checks_ended, 1);
+}
+
+TEST_F(Fixture, StartingReadyFailedStopsAndCountsAFailure) {
+  config.ready.kind = Check::Kind::http;
+  make();
+  svc->start();
+  svc->on_ready_failed("http 500");
+  EXPECT_EQ(svc->state(), State::stopping);
+  exit_main(kTermed);
+  EXPECT_EQ(svc->state(), State::backoff);
+}
+
+TEST_F(Fixture, StartingGroupEmptyAloneChangesNothing) {
+  svc->start();
+  svc->on_group_empty();  // main still alive: the group cannot be empty; ignore
+  EXPECT_EQ(svc->state(), State::starting);
+}
+
+// ---- running -------------------------------------------------------------------
+
+TEST_F(Fixture, RunningExitAfterStartSecondsRestartsAtOnce) {
+  run_up();
+  host.advance(5s);
+  exit_main(kKilled);
+  EXPECT_EQ(svc->state(), State::starting);
+  EXPECT_EQ(host.spawned.size(), 2u);
+  EXPECT_EQ(svc->restarts(), 1);
+  EXPECT_EQ(svc->last_exit(), "killed by signal KILL");
+}
+
+TEST_F(Fixture, RunningStopWithGroupMode) {
+  config.stop_mode = StopMode::group;
+  config.stop_signal = SIGINT;
+  make();
+  run_up();
+  svc->stop();
+  ASSERT_EQ(host.group_signals.size(), 2u);
+  EXPECT_EQ(host.group_signals[0], (std::pair<pid_t, int>{100, SIGINT}));
+  EXPECT_TRUE(host.process_signals.empty());
+}
+
+TEST_F(Fixture, RunningRestart) {
+  run_up();
+  svc->restart();
+  EXPECT_EQ(svc->state(), State::stopping);
+  exit_main(kTermed);
+  EXPECT_EQ(svc->state(), State::starting);
+  EXPECT_EQ(svc->restarts(), 1);
+}
+
+TEST_F(Fixture, RunningStartIsANoop) {
+  run_up();
+  svc->start();
+  EXPECT_EQ(host.spawned.size(), 1u);
+}
+
+TEST_F(Fixture, RunningStrayTimerAndReadyIgnored) {
+  run_up();
+  svc->on_timer();
+  svc->on_ready();
+  svc->on_ready_failed("late");
+  EXPECT_EQ(svc->state(), State::running);
+}
+
+TEST_F(Fixture, RunningCleanExitUnderOnFailureIsExited) {
+  config.restart = RestartPolicy::on_failure;
+  make();
+  run_up();
+  host.advance(3s);
+  exit_main(kClean);
+  EXPECT_EQ(svc->state(), State::exited);
+  EXPECT_TRUE(svc->settled());
+}
+
+TEST_F(Fixture, RunningFailureUnderOnFailureRestarts) {
+  config.restart = RestartPolicy::on_failure;
+  make();
+  run_up();
+  host.advance(3s);
+  exit_main(kFail);
+  EXPECT_EQ(svc->state(), State::starting);
+}
+
+TEST_F(Fixture, RunningCleanExitUnderNeverIsExited) {
+  config.restart = RestartPolicy::never;
+  make();
+  run_up();
+  exit_main(kClean);
+  EXPECT_EQ(svc->state(), State::exited);
+}
+
+TEST_F(Fixture, RunningFailureUnderNeverIsFatal) {
+  config.restart = RestartPolicy::never;
+  make();
+  run_up();
+  exit_main(kFail);
+  EXPECT_EQ(svc->state(), State::fatal);
+  EXPECT_EQ(svc->reason(), "exited with status 1 (restart = never)");
+}
+
+TEST_F(Fixture, RunningKillMinusNineOfMasterStopsWorkersBeforeRespawn) {
+  run_up();
+  host.advance(5s);
+  exit_main(kKilled, /*group_empty=*/false);
+  EXPECT_EQ(svc->state(), State::stopping);
+  EXPECT_EQ(host.spawned.size(), 1u);  // nothing new while the old workers live
+  EXPECT_EQ(host.group_signals.at(0), (std::pair<pid_t, int>{100, SIGTERM}));
+  svc->on_group_empty();
+  EXPECT_EQ(svc->state(), State::starting);
+  EXPECT_EQ(host.spawned.size(), 2u);
+}
+
+// ---- stopping ------------------------------------------------------------------
+
+TEST_F(Fixture, StoppingTimeoutKillsTheGroup) {
+  run_up();
+  svc->stop();
+  host.fire(*svc);
+  EXPECT_EQ(host.group_signals.back(), (std::pair<pid_t, int>{100, SIGKILL}));
+  EXPECT_EQ(svc->state(), State::stopping);
+  host.group_signals.clear();
+  svc->on_timer();  // a second timer fire does not kill again
+  EXPECT_TRUE(host.group_signals.empty());
+  exit_main(kKilled);
+  EXPECT_EQ(svc->state(), State::stopped);
+}
+
+TEST_F(Fixture, StoppingMainModeSignalsLeftoversOnceMainIsGone) {
+  run_up();
+  svc->stop();
+  EXPECT_TRUE(host.group_signals.empty());  // Celery: only the main pid at first
+  exit_main(kClean, /*group_empty=*/false);
+  EXPECT_EQ(svc->state(), State::stopping);
+  ASSERT_FALSE(host.group_signals.empty());
+  EXPECT_EQ(host.group_signals[0], (std::pair<pid_t, int>{100, SIGTERM}));
+  ASSERT_TRUE(host.timer.has_value());  // the stop_timeout still bounds the rest
+  host.fire(*svc);
+  EXPECT_EQ(host.group_signals.back(), (std::pair<pid_t, int>{100, SIGKILL}));
+  svc->on_group_empty();
+  EXPECT_EQ(svc->state(), State::stopped);
+}
+
+TEST_F(Fixture, StoppingStartWantsItBackUp) {
+  run_up();
+  svc->stop();
+  svc->start();
+  EXPECT_EQ(svc->state(), State::stopping);
+  exit_main(kTermed);
+  EXPECT_EQ(svc->state(), State::starting);
+}
+
+TEST_F(Fixture, StoppingStopIsANoop) {
+  run_up();
+  svc->stop();
+  auto signals = host.process_signals.size();
+  svc->stop();
+  EXPECT_EQ(host.process_signals.size(), signals);
+}
+
+TEST_F(Fixture, StoppingRestartDuringDrainLaunchesWithoutBackoff) {
+  svc->start();
+  exit_main(kFail, /*group_empty=*/false);  // quick failure, leftovers draining
+  svc->restart();
+  svc->on_group_empty();
+  EXPECT_EQ(svc->state(), State::starting);
+  EXPECT_EQ(svc->quick_failures(), 0);
+}
+
+TEST_F(Fixture, StoppingIgnoresReadyEvents) {
+  run_up();
+  svc->stop();
+  svc->on_ready();
+  svc->on_ready_failed("x");
+  EXPECT_EQ(svc->state(), State::stopping);
+}
+
+// ---- backoff -------------------------------------------------------------------
+
+TEST_F(Fixture, BackoffTimerRelaunches) {
+  svc->start();
+  exit_main(kFail);
+  host.fire(*svc);
+  EXPECT_EQ(svc->state(), State::starting);
+  EXPECT_EQ(host.spawned.size(), 2u);
+}
+
+TEST_F(Fixture, BackoffStopGoesToStopped) {
+  svc->start();
+  exit_main(kFail);
+  svc->stop();
+  EXPECT_EQ(svc->state(), State::stopped);
+  EXPECT_FALSE(host.timer.has_value());
+}
+
+TEST_F(Fixture, BackoffRestartLaunchesNow) {
+  svc->start();
+  exit_main(kFail);
+  svc->restart();
+  EXPECT_EQ(svc->state(), State::starting);
+  EXPECT_EQ(svc->quick_failures(), 0);
+}
+
+TEST_F(Fixture, BackoffStartLaunchesNow) {
+  svc->start();
+  exit_main(kFail);
+  svc->start();
+  EXPECT_EQ(svc->state(), State::starting);
+}
+
+TEST_F(Fixture, BackoffIgnoresExitAndReadyEvents) {
+  svc->start();
+  exit_main(kFail);
+  exit_main(kFail);
+  svc->on_group_empty();
+  svc->on_ready();
+  EXPECT_EQ(svc->state(), State::backoff);
+}
+
+TEST_F(Fixture, BackoffDoublesThenFatalAfterStartRetries) {
+  config.start_retries = 5;
+  config.backoff_initial = 100ms;
+  config.backoff_max = 300ms;
+  make();
+  svc->start();
+  std::vector<Duration> delays;
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(svc->state(), State::starting);
+    host.advance(5ms);
+    exit_main(kFail);
+    if (svc->state() == State::backoff) {
+      delays.push_back(*host.timer);
+      host.fire(*svc);
+    }
+  }
+  EXPECT_EQ(delays, (std::vector<Duration>{100ms, 200ms, 300ms, 300ms}));
+  EXPECT_EQ(svc->state(), State::fatal);
+  EXPECT_NE(svc->reason().find("5 quick failures in a row"), std::string::npos);
+  EXPECT_EQ(host.spawned.size(), 5u);
+}
+
+TEST_F(Fixture, RunningResetsTheBackoff) {
+  svc->start();
+  exit_main(kFail);
+  host.fire(*svc);
+  EXPECT_EQ(svc->quick_failures(), 1);
+  host.fire(*svc);  // start_seconds passed: running
+  EXPECT_EQ(svc->state(), State::running);
+  EXPECT_EQ(svc->quick_failures(), 0);
+  host.advance(1ms);
+  exit_main(kFail);  // before start_seconds of this process? no: it reached running
+  EXPECT_EQ(svc->state(), State::starting);
+}
+
+TEST_F(Fixture, ExitSoonAfterRunningStillCountsAsQuick) {
+  config.ready.kind = Check::Kind::notify;
+  make();
+  svc->start();
+  svc->on_ready();  // ready at once, but dies within start_seconds
+  host.advance(100ms);
+  exit_main(kFail);
+  EXPECT_EQ(svc->state(), State::backoff);
+}
+
+// ---- fatal ---------------------------------------------------------------------
+
+TEST_F(Fixture, ExecFailureIsFatalWithTheReason) {
+  svc->start();
+  svc->on_exit(ExitStatus{false, 127}, true,
+               SpawnFailure{"exec /usr/bin/gunicornx: No such file or directory", false});
+  EXPECT_EQ(svc->state(), State::fatal);
+  EXPECT_EQ(svc->reason(), "exec /usr/bin/gunicornx: No such file or directory");
+  EXPECT_EQ(svc->last_exit(), "exec /usr/bin/gunicornx: No such file or directory");
+}
+
+TEST_F(Fixture, TransientExecFailureBacksOff) {
+  svc->start();
+  svc->on_exit(ExitStatus{false, 127}, true, SpawnFailure{"exec x: Text file busy", true});
+  EXPECT_EQ(svc->state(), State::backoff);
+}
+
+TEST_F(Fixture, SpawnFailureBeforeForkIsFatal) {
+  host.spawn_failures.push_back({"user 'ghost' does not exist", false});
+  svc->start();
+  EXPECT_EQ(svc->state(), State::fatal);
+  EXPECT_EQ(svc->reason(), "user 'ghost' does not exist");
+  EXPECT_TRUE(svc->settled());
+}
+
+TEST_F(Fixture, ForkEagainIsRetriedWithBackoff) {
+  host.spawn_failures.push_back({"fork: Resource temporarily unavailable", true});
+  svc->start();
+  EXPECT_EQ(svc->state(), State::backoff);
+  host.fire(*svc);
+  EXPECT_EQ(svc->state(), State::starting);
+}
+
+TEST_F(Fixture, FatalStartTriesAgainWithFreshCount) {
+  host.spawn_failures.push_back({"user 'ghost' does not exist", false});
+  svc->start();
+  svc->start();
+  EXPECT_EQ(svc->state(), State::starting);
+}
+
+TEST_F(Fixture, FatalStopGoesToStopped) {
+  host.spawn_failures.push_back({"boom", false});
+  svc->start();
+  svc->stop();
+  EXPECT_EQ(svc->state(), State::stopped);
+}
+
+TEST_F(Fixture, FatalRestartLaunches) {
+  host.spawn_failures.push_back({"boom", false});
+  svc->start();
+  svc->restart();
+  EXPECT_EQ(svc->state(), State::starting);
+}
+
+TEST_F(Fixture, FatalIgnoresStrayEvents) {
+  host.spawn_failures.push_back({"boom", false});
+  svc->start();
+  svc->on_timer();
+  svc->on_group_empty();
+  exit_main(kFail);
+  svc->on_ready();
+  EXPECT_EQ(svc->state(), State::fatal);
+}
+
+TEST_F(Fixture, StartRetriesZeroMeansFirstQuickFailureIsFatal) {
+  config.start_retries = 0;
+  make();
+  svc->start();
+  exit_main(kFail);
+  EXPECT_EQ(svc->state(), State::fatal);
+}
+
+// ---- exited --------------------------------------------------------------------
+
+TEST_F(Fixture, ExitedStartRunsAgain) {
+  config.restart = RestartPolicy::never;
+  make();
+  run_up();
+  exit_main(kClean);
+  ASSERT_EQ(svc->state(), State::exited);
+  svc->start();
+  EXPECT_EQ(svc->state(), State::starting);
+}
+
+TEST_F(Fixture, ExitedStopGoesToStopped) {
+  config.restart = RestartPolicy::never;
+  make();
+  run_up();
+  exit_main(kClean);
+  svc->stop();
+  EXPECT_EQ(svc->state(), State::stopped);
+}
+
+TEST_F(Fixture, ExitedRestartRunsAgain) {
+  config.restart = RestartPolicy::never;
+  make();
+  run_up();
+  exit_main(kClean);
+  svc->restart();
+  EXPECT_EQ(svc->state(), State::starting);
+}
+
+TEST_F(Fixture, ExitedIgnoresStrayEvents) {
+  config.restart = RestartPolicy::never;
+  make();
+  run_up();
+  exit_main(kClean);
+  svc->on_timer();
+  svc->on_group_empty();
+  svc->on_ready();
+  EXPECT_EQ(svc->state(), State::exited);
+}
+
+// ---- logging of reasons ----------------------------------------------------------
+
+TEST_F(Fixture, EveryTransitionIsReportedWithItsReason) {
+  run_up();
+  host.advance(2s);
+  exit_main(kKilled);
+  ASSERT_GE(host.log.size(), 3u);
+  EXPECT_EQ(host.log[0], "stopped->starting: started pid 100");
+  EXPECT_EQ(host.log[1], "starting->running: up for 1s");
+  EXPECT_EQ(host.log[2], "running->starting: killed by signal KILL; started pid 101");
+}
+
+TEST(ExitStatusTest, Describe) {
+  EXPECT_EQ(ExitStatus::from_wait_status(0x0100).describe(), "exited with status 1");
+  EXPECT_EQ(ExitStatus::from_wait_status(SIGKILL).describe(), "killed by signal KILL");
+  EXPECT_TRUE(ExitStatus::from_wait_status(0).clean());
+}
+
+}  // namespace
+}  // namespace superd
