@@ -81,6 +81,7 @@ bool Daemon::prepare(std::string* error) {
   if (::flock(lock_fd_.get(), LOCK_EX | LOCK_NB) < 0) {
     char pid[32] = {};
     [[maybe_unused]] ssize_t n = ::pread(lock_fd_.get(), pid, sizeof pid - 1, 0);
+    pid[std::strcspn(pid, "\n")] = '\0';
     *error = "another superd (pid " + std::string(pid[0] ? pid : "?") +
              ") is running with state_dir " + sup.state_dir;
     return false;
@@ -324,6 +325,9 @@ void Daemon::signal_group(pid_t pgid, int signo) {
 
 void Daemon::arm_timer(Service& service, Duration after) {
   Slot& slot = *by_service_.at(&service);
+  // The loop's cached time may be behind by the work done since it woke; durations
+  // are promises to the service (start_seconds, stop_timeout), so measure from now.
+  uv_update_time(&loop_);
   uv_timer_start(
       slot.timer.get(),
       [](uv_timer_t* t) {

@@ -279,7 +279,10 @@ void Service::settle() {
     if (status.clean()) return enter(State::exited, last_exit_);
     return enter(State::fatal, last_exit_ + " (restart = never)");
   }
-  const bool quick = !was_running_ || host_.now() - spawned_at_ < config_.start_seconds;
+  // Reaching running through start_seconds proves the run was long enough; a ready
+  // check may pass sooner, and a death soon after that is still a failed start.
+  const bool quick = !was_running_ || (config_.ready.kind != Check::Kind::started &&
+                                       host_.now() - spawned_at_ < config_.start_seconds);
   if (quick) return quick_failure(last_exit_);
   launch(last_exit_);
 }

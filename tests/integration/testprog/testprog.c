@@ -9,6 +9,8 @@
  *   --line-bytes N      length of each line written by --lines (default 100)
  *   --ignore-term       ignore SIGTERM from now on
  *   --term-delay MS     on SIGTERM, wait MS, write "term done" and exit 0
+ *   --term-log FILE MS  on SIGTERM, append "PID term" to FILE, wait MS, append
+ *                       "PID exit" and exit 0
  *   --child ARGS... --  fork a child in the same process group running ARGS as actions
  *   --orphan MS         fork a child that forks a grandchild living MS ms, and exits at
  *                       once: the grandchild is reparented to superd
@@ -41,13 +43,34 @@
 
 extern char** environ;
 
-static int term_delay_ms = -1;
-
 static void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
   }
 }
+
+static int term_delay_ms = -1;
+static const char* term_log = NULL;
+
+static void append_line(const char* path, const char* what) {
+  char line[64];
+  int n = snprintf(line, sizeof line, "%d %s\n", (int)getpid(), what);
+  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+  if (fd >= 0) {
+    ssize_t w = write(fd, line, n);
+    (void)w;
+    close(fd);
+  }
+}
+
+static void on_term_log(int sig) {
+  (void)sig;
+  append_line(term_log, "term");
+  sleep_ms(term_delay_ms);
+  append_line(term_log, "exit");
+  _exit(0);
+}
+
 
 static void on_term(int sig) {
   (void)sig;
@@ -121,7 +144,12 @@ static void info(const char* path) {
   FILE* st = fopen("/proc/self/status", "r");
   char line[512];
   while (st && fgets(line, sizeof line, st)) {
-    if (!strncmp(line, "Cap", 3)) ADD("%s", line);
+    if (!strncmp(line, "Cap", 3)) {
+      for (char* c = line; *c; c++) {
+        if (*c == '\t') *c = ' ';
+      }
+      ADD("%s", line);
+    }
   }
   if (st) fclose(st);
   for (char** env = environ; *env; env++) ADD("env %s\n", *env);
@@ -194,6 +222,11 @@ static int run(int argc, char** argv) {
       term_delay_ms = atoi(v);
       i++;
       signal(SIGTERM, on_term);
+    } else if (!strcmp(a, "--term-log")) {
+      term_log = v;
+      term_delay_ms = i + 2 < argc ? atoi(argv[i + 2]) : 0;
+      i += 2;
+      signal(SIGTERM, on_term_log);
     } else if (!strcmp(a, "--child")) {
       int end = i + 1;
       while (end < argc && strcmp(argv[end], "--")) end++;
