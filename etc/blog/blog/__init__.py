@@ -1,0 +1,5 @@
+# The Celery app is loaded with Django so that `shared_task` binds to it, in the web
+# processes (which enqueue) as well as in the worker.
+from .celery import app as celery_app
+
+__all__ = ("celery_app",)
