@@ -43,7 +43,9 @@ json Daemon::service_status(const Slot& slot) const {
               {"enabled", effective_enabled(s.name())},
               {"desired", s.want_up() ? "up" : "down"},
               {"last_exit", s.last_exit()},
-              {"reason", s.reason()}};
+              {"reason", s.reason()},
+              {"status_text", slot.status_text},
+              {"old_pid", s.old_pid()}};
 }
 
 // Names from args.names ("all" = every service). Replies not_found and returns nullopt
@@ -165,7 +167,12 @@ void Daemon::check_waiters() {
         break;
       }
       services.push_back(service_status(*it->second));
-      if (w.cmd != ipc::cmd::stop && s.state() != State::running && s.state() != State::exited) {
+      if (w.cmd == ipc::cmd::restart && !s.restart_failure().empty()) {
+        if (!failures.empty()) failures += "; ";
+        failures += name + ": restart failed: " + s.restart_failure() + "; pid " +
+                    std::to_string(s.pid()) + " keeps serving";
+      } else if (w.cmd != ipc::cmd::stop && s.state() != State::running &&
+                 s.state() != State::exited) {
         if (!failures.empty()) failures += "; ";
         failures += name + ": " + state_name(s.state()) + (s.reason().empty() ? "" : ": " + s.reason());
       }
@@ -385,6 +392,8 @@ json Daemon::reload_config() {
       std::string error;
       if (!open_outputs(slot, &error)) spdlog::error("reload-config: {}", error);
     }
+    open_listeners(slot);  // same `listen`: the same sockets; changed: rebound
+    open_notify(slot);
     if (was_up) slot.service->restart();
   }
   // Drop retired slots that had nothing running.

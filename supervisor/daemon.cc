@@ -176,7 +176,12 @@ std::unique_ptr<Daemon::Slot> Daemon::make_slot(const ServiceConfig& config, std
   }
   slot->timer.mark_initialized();
   slot->timer->data = slot->service.get();
+  uv_timer_init(&loop_, slot->old_timer.get());
+  slot->old_timer.mark_initialized();
+  slot->old_timer->data = slot->service.get();
   if (!open_outputs(*slot, error)) return nullptr;
+  open_listeners(*slot);
+  open_notify(*slot);
   return slot;
 }
 
@@ -297,15 +302,24 @@ void Daemon::schedule_pass() {
 SpawnResult Daemon::spawn(Service& service) {
   Slot& slot = *by_service_.at(&service);
   if (!slot.out) return {0, SpawnFailure{"no output pipe (see superd's log)", false}};
+  open_listeners(slot);  // again, in case an earlier bind failed
+  if (!slot.listen_error.empty()) return {0, SpawnFailure{slot.listen_error, false}};
   PlanExtras extras;
   extras.stdout_fd = slot.out->write_fd();
   extras.stderr_fd = slot.err ? slot.err->write_fd() : slot.out->write_fd();
+  for (const auto& fd : slot.listeners) {
+    extras.listen_fds.push_back(fd.get());
+    extras.listen_fdnames += (extras.listen_fdnames.empty() ? "" : ":") + service.name();
+  }
+  if (slot.notify) extras.env.emplace_back("NOTIFY_SOCKET", slot.notify->path());
+  slot.status_text.clear();
   auto plan = plan_launch(service.config(), std::move(extras));
   if (auto* failure = std::get_if<SpawnFailure>(&plan)) return {0, *failure};
   auto spawned = spawn_process(std::get<LaunchPlan>(plan));
   if (auto* failure = std::get_if<SpawnFailure>(&spawned)) return {0, *failure};
   auto& child = std::get<Spawned>(spawned);
   slot.exec_status = std::move(child.exec_status);
+  slot.exec_status_pid = child.pid;
   slot.exec_context = std::move(child.context);
   by_pid_[child.pid] = &slot;
   return {child.pid, std::nullopt};
@@ -340,6 +354,21 @@ void Daemon::cancel_timer(Service& service) {
   uv_timer_stop(by_service_.at(&service)->timer.get());
 }
 
+void Daemon::arm_old_timer(Service& service, Duration after) {
+  Slot& slot = *by_service_.at(&service);
+  uv_update_time(&loop_);
+  uv_timer_start(
+      slot.old_timer.get(),
+      [](uv_timer_t* t) {
+        if (t->data) static_cast<Service*>(t->data)->on_old_timer();
+      },
+      static_cast<uint64_t>(after.count()), 0);
+}
+
+void Daemon::cancel_old_timer(Service& service) {
+  uv_timer_stop(by_service_.at(&service)->old_timer.get());
+}
+
 void Daemon::state_changed(Service& service, State from, const std::string& reason) {
   const State to = service.state();
   if (from == to) {
@@ -349,7 +378,12 @@ void Daemon::state_changed(Service& service, State from, const std::string& reas
   } else {
     spdlog::info("{}: {} -> {} ({})", service.name(), state_name(from), state_name(to), reason);
   }
-  // Deferred: a transition may happen inside a command handler or another transition.
+  Slot& slot = *by_service_.at(&service);
+  if (to == State::running && from != State::running) start_health(slot);
+  if (to != State::running && slot.health_runner) {
+    slot.health_runner->stop();
+    slot.health_runner.reset();
+  }
   schedule();
   check_waiters();
   update_notify();
@@ -359,22 +393,36 @@ void Daemon::state_changed(Service& service, State from, const std::string& reas
 
 void Daemon::on_reaped(const Reaper::Ended& ended) {
   // Map every pid to its service before acting on any (acting may fork and reuse a pid).
-  std::vector<std::pair<Slot*, int>> mains;
+  struct MainExit {
+    Slot* slot;
+    pid_t pid;
+    int wstatus;
+  };
+  std::vector<MainExit> mains;
+  std::vector<std::pair<ProbeDone, int>> probes;
   for (auto [pid, wstatus] : ended) {
+    if (auto p = probes_.find(pid); p != probes_.end()) {
+      probes.emplace_back(std::move(p->second.done), wstatus);
+      probes_.erase(p);
+      continue;
+    }
     auto it = by_pid_.find(pid);
     if (it == by_pid_.end()) continue;  // an orphan or a worker of a group: just reaped
-    mains.emplace_back(it->second, wstatus);
+    mains.push_back({it->second, pid, wstatus});
     by_pid_.erase(it);
   }
-  for (auto [slot, wstatus] : mains) {
+  for (auto [slot, pid, wstatus] : mains) {
     Service& service = *slot->service;
     std::optional<SpawnFailure> exec_failure;
-    if (slot->exec_status) {
+    if (slot->exec_status && slot->exec_status_pid == pid) {
       exec_failure = read_exec_report(slot->exec_status.get(), slot->exec_context);
       slot->exec_status.reset();
     }
-    const pid_t pgid = service.pid();
-    service.on_exit(ExitStatus::from_wait_status(wstatus), !group_exists(pgid), exec_failure);
+    service.on_exit(pid, ExitStatus::from_wait_status(wstatus), !group_exists(pid), exec_failure);
+  }
+  for (auto& [done, wstatus] : probes) {
+    ExitStatus status = ExitStatus::from_wait_status(wstatus);
+    done(status.clean(), "check " + status.describe());
   }
   check_groups();
 }
@@ -383,7 +431,10 @@ void Daemon::on_reaped(const Reaper::Ended& ended) {
 void Daemon::check_groups() {
   auto check = [](Slot& slot) {
     Service& s = *slot.service;
-    if (s.pid() == 0 && s.pgid() != 0 && !group_exists(s.pgid())) s.on_group_empty();
+    if (s.pid() == 0 && s.pgid() != 0 && !group_exists(s.pgid())) s.on_group_empty(s.pgid());
+    if (s.old_pid() == 0 && s.old_pgid() != 0 && !group_exists(s.old_pgid())) {
+      s.on_group_empty(s.old_pgid());
+    }
     if (!s.has_processes()) slot.old_outputs.clear();
   };
   for (auto& [name, slot] : slots_) check(*slot);
@@ -419,6 +470,7 @@ void Daemon::finish_shutdown() {
   reaper_.reset();
   for (auto& [name, slot] : slots_) {
     slot->timer.reset();
+    slot->old_timer.reset();
     slot->out.reset();
     slot->err.reset();
   }

@@ -23,8 +23,10 @@
 #include "proc/reaper.h"
 #include "proc/spawn.h"
 #include "proc/uv_handle.h"
+#include "supervisor/check_runner.h"
 #include "supervisor/config.h"
 #include "supervisor/enable_store.h"
+#include "supervisor/notify_socket.h"
 #include "supervisor/service.h"
 
 namespace superd {
@@ -43,18 +45,34 @@ class Daemon : public ServiceHost {
   void signal_group(pid_t pgid, int signo) override;
   void arm_timer(Service& service, Duration after) override;
   void cancel_timer(Service& service) override;
+  void arm_old_timer(Service& service, Duration after) override;
+  void cancel_old_timer(Service& service) override;
   void state_changed(Service& service, State from, const std::string& reason) override;
+  void begin_ready_check(Service& service) override;
+  void end_ready_check(Service& service) override;
 
  private:
   // Everything superd holds for one service definition.
   struct Slot {
     std::unique_ptr<Service> service;
     UvHandle<uv_timer_t> timer;
+    UvHandle<uv_timer_t> old_timer;  // stop_timeout of the instance being replaced
     std::unique_ptr<OutputPipe> out;
     std::unique_ptr<OutputPipe> err;  // null when stderr goes to stdout's file
-    UniqueFd exec_status;             // of the current main process, until it is reaped
+    UniqueFd exec_status;             // of the newest main process, until it is reaped
+    pid_t exec_status_pid = 0;
     ExecContext exec_context;
     bool retiring = false;            // removed from the config; erased once it is down
+    // `listen` sockets, held for the life of the definition (fds 3.. of each process).
+    std::vector<UniqueFd> listeners;
+    std::vector<std::string> listen_specs;  // what `listeners` were opened for
+    std::string listen_error;               // why they could not be opened
+    std::unique_ptr<NotifySocket> notify;   // ready = "notify"
+    std::string status_text;                // last STATUS= from the service
+    std::shared_ptr<CheckRunner> ready_runner;
+    std::shared_ptr<CheckRunner> health_runner;
+    int health_failures = 0;
+    std::vector<std::pair<OutputPipe*, int>> log_watch;  // ready = { log = ... } listeners
     // Pipes replaced by reload-config, kept while the old process may still write.
     std::vector<std::unique_ptr<OutputPipe>> old_outputs;
   };
@@ -65,6 +83,13 @@ class Daemon : public ServiceHost {
   std::unique_ptr<Slot> make_slot(const ServiceConfig& config, std::string* error);
   bool open_outputs(Slot& slot, std::string* error);
   bool effective_enabled(const std::string& name) const;
+  void open_listeners(Slot& slot);
+  void open_notify(Slot& slot);
+  void on_notify(Slot& slot, pid_t sender, const std::string& text);
+  void start_health(Slot& slot);
+  void launch_exec_probe(Slot& slot, const std::vector<std::string>& argv, Duration timeout,
+                         ProbeDone done);
+  void stop_log_watch(Slot& slot);
 
   // Ordering: start in `after` order, stop in reverse.
   void schedule();
@@ -105,6 +130,11 @@ class Daemon : public ServiceHost {
   std::map<std::string, std::unique_ptr<Slot>> slots_;
   std::vector<std::unique_ptr<Slot>> retired_;  // removed definitions still stopping
   std::unordered_map<pid_t, Slot*> by_pid_;
+  struct ExecProbe {
+    ProbeDone done;
+    std::unique_ptr<UvHandle<uv_timer_t>> deadline;
+  };
+  std::unordered_map<pid_t, ExecProbe> probes_;  // running `exec` checks, by pid
   std::unordered_map<const Service*, Slot*> by_service_;
   std::set<std::string> pending_start_;  // enabled at boot, waiting for their `after`
   std::vector<Waiter> waiters_;

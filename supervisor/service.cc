@@ -35,7 +35,12 @@ std::string ExitStatus::describe() const {
 Service::Service(ServiceConfig config, ServiceHost& host)
     : config_(std::move(config)), host_(host), since_(host.now()) {}
 
+bool Service::can_swap() const {
+  return !config_.listen.empty() && config_.ready.kind != Check::Kind::started;
+}
+
 bool Service::settled() const {
+  if (old_) return false;  // a restart is not over until the old instance is gone
   switch (state_) {
     case State::running:
     case State::stopped:
@@ -75,6 +80,7 @@ void Service::start() {
 
 void Service::stop() {
   want_up_ = false;
+  if (old_) stop_old("stop requested");
   switch (state_) {
     case State::starting:
     case State::running:
@@ -96,9 +102,14 @@ void Service::stop() {
 
 void Service::restart() {
   want_up_ = true;
+  if (old_) return;  // a start-new-first restart is already under way
+  restart_failure_.clear();
   switch (state_) {
-    case State::starting:
     case State::running:
+      if (can_swap()) return begin_swap();
+      begin_stop("restart requested");
+      break;
+    case State::starting:
       begin_stop("restart requested");
       break;
     case State::stopping:
@@ -117,9 +128,10 @@ void Service::restart() {
 
 // ---- events --------------------------------------------------------------------
 
-void Service::on_exit(const ExitStatus& status, bool group_empty,
+void Service::on_exit(pid_t pid, const ExitStatus& status, bool group_empty,
                       const std::optional<SpawnFailure>& exec_failure) {
-  if (!main_alive_) return;  // not ours any more; the host should not have called
+  if (old_ && old_->main_alive && pid == old_->pid) return on_old_exit(status, group_empty);
+  if (!main_alive_ || pid != pid_) return;  // not ours; the host should not have called
   main_alive_ = false;
   group_alive_ = !group_empty;
   exit_ = status;
@@ -158,8 +170,12 @@ void Service::on_exit(const ExitStatus& status, bool group_empty,
   }
 }
 
-void Service::on_group_empty() {
-  if (!group_alive_) return;
+void Service::on_group_empty(pid_t pgid) {
+  if (old_ && !old_->main_alive && old_->group_alive && pgid == old_->pid) {
+    old_->group_alive = false;
+    return old_gone();
+  }
+  if (!group_alive_ || main_alive_ || pgid != pid_) return;
   group_alive_ = false;
   if (!main_alive_ && state_ == State::stopping) settle();
 }
@@ -200,6 +216,7 @@ void Service::on_ready() {
   host_.cancel_timer(*this);
   quick_failures_ = 0;
   enter(State::running, "ready");
+  if (old_) stop_old("new instance pid " + std::to_string(pid_) + " is ready");
 }
 
 void Service::on_ready_failed(const std::string& reason) {
@@ -221,6 +238,7 @@ void Service::launch(const std::string& why) {
 
   SpawnResult result = host_.spawn(*this);
   if (result.failure) {
+    if (old_ && old_->main_alive) return abandon_swap(result.failure->reason);
     last_exit_ = result.failure->reason;
     if (result.failure->transient) return quick_failure(result.failure->reason);
     return enter(State::fatal, result.failure->reason);
@@ -262,6 +280,17 @@ void Service::settle() {
   host_.cancel_timer(*this);
   const bool requested = stop_sent_ && !ready_failed_;
   const ExitStatus status = exit_.value_or(ExitStatus{});
+
+  if (old_) {
+    if (want_up_ && old_->main_alive) {
+      // The new instance of a start-new-first restart failed: the old one keeps serving.
+      return abandon_swap("new instance " + (ready_failed_ ? *ready_failed_ : last_exit_));
+    }
+    if (!want_up_) {  // stopped during the swap: done once the old instance is gone too
+      return enter(State::stopping, "waiting for the old instance pid " +
+                                        std::to_string(old_->pid) + " to end");
+    }
+  }
 
   if (!want_up_) {
     return enter(State::stopped, requested ? "stopped (" + last_exit_ + ")" : last_exit_);
@@ -319,6 +348,92 @@ void Service::enter(State next, const std::string& reason) {
   since_ = host_.now();
   reason_ = reason;
   host_.state_changed(*this, from, reason);
+}
+
+}  // namespace superd
+
+namespace superd {
+
+// ---- start-new-first restart -----------------------------------------------------
+
+void Service::begin_swap() {
+  const pid_t old_pid = pid_;
+  old_ = OldInstance{pid_, main_alive_, group_alive_};
+  main_alive_ = group_alive_ = false;
+  host_.cancel_timer(*this);
+  launch("restart: starting a new instance beside pid " + std::to_string(old_pid));
+}
+
+void Service::stop_old(const std::string& why) {
+  if (!old_ || old_->stop_sent) return;
+  old_->stop_sent = true;
+  if (old_->main_alive) {
+    if (config_.stop_mode == StopMode::main) {
+      host_.signal_process(old_->pid, config_.stop_signal);
+      host_.signal_process(old_->pid, SIGCONT);
+    } else {
+      host_.signal_group(old_->pid, config_.stop_signal);
+      host_.signal_group(old_->pid, SIGCONT);
+    }
+  } else {
+    host_.signal_group(old_->pid, config_.stop_signal);
+    host_.signal_group(old_->pid, SIGCONT);
+  }
+  host_.arm_old_timer(*this, config_.stop_timeout);
+  host_.state_changed(*this, state_, "stopping the old instance pid " +
+                                         std::to_string(old_->pid) + ": " + why);
+}
+
+void Service::on_old_timer() {
+  if (!old_ || old_->kill_sent) return;
+  old_->kill_sent = true;
+  host_.signal_group(old_->pid, SIGKILL);
+  host_.state_changed(*this, state_, "old instance pid " + std::to_string(old_->pid) +
+                                         ": stop_timeout passed; sent KILL to its group");
+}
+
+void Service::on_old_exit(const ExitStatus& status, bool group_empty) {
+  old_->main_alive = false;
+  old_->group_alive = !group_empty;
+  if (!old_->group_alive) return old_gone();
+  if (!old_->kill_sent) {
+    host_.signal_group(old_->pid, config_.stop_signal);
+    host_.signal_group(old_->pid, SIGCONT);
+  }
+  if (!old_->stop_sent) {  // it died on its own during the swap
+    old_->stop_sent = true;
+    host_.arm_old_timer(*this, config_.stop_timeout);
+  }
+  host_.state_changed(*this, state_, "old instance pid " + std::to_string(old_->pid) + " " +
+                                         status.describe() + "; stopping the rest of its group");
+}
+
+void Service::old_gone() {
+  host_.cancel_old_timer(*this);
+  const pid_t pid = old_->pid;
+  old_.reset();
+  if (state_ == State::stopping && !main_alive_ && !group_alive_) return settle();
+  host_.state_changed(*this, state_, "old instance pid " + std::to_string(pid) + " is gone");
+}
+
+// The new instance could not take over; the old one, still alive, is current again.
+void Service::abandon_swap(const std::string& why) {
+  host_.cancel_timer(*this);
+  host_.cancel_old_timer(*this);
+  pid_ = old_->pid;
+  main_alive_ = old_->main_alive;
+  group_alive_ = old_->group_alive;
+  const bool old_stopping = old_->stop_sent;
+  old_.reset();
+  stop_sent_ = kill_sent_ = false;
+  was_running_ = true;
+  exit_.reset();
+  exec_failure_.reset();
+  ready_failed_.reset();
+  restart_failure_ = why;
+  enter(State::running, "restart failed: " + why + "; pid " + std::to_string(pid_) +
+                            " keeps serving");
+  if (old_stopping) begin_stop("it was already being stopped");
 }
 
 }  // namespace superd

@@ -21,6 +21,12 @@
 //   waited for before the service may start again, so a new master never finds its port
 //   held by the old one's workers.
 //
+// Start-new-first restart: a service with `listen` sockets (held by superd, so both
+// instances accept on the same socket) and a readiness check other than `started` is
+// restarted by starting a new instance beside the old one; once the new one is ready the
+// old one is stopped (stop_signal, stop_timeout, KILL). If the new one fails, the old one
+// keeps serving and the restart reports why. The old instance has its own timer.
+//
 // The machine knows no fork, no libuv and no wall clock: it asks a ServiceHost to
 // spawn, signal and arm its one timer, and is told what happened through the on_*
 // events. Tests drive it with a fake host and a fake clock.
@@ -74,9 +80,12 @@ class ServiceHost {
   virtual SpawnResult spawn(Service& service) = 0;
   virtual void signal_process(pid_t pid, int signo) = 0;
   virtual void signal_group(pid_t pgid, int signo) = 0;
-  // The service's single timer; arming replaces any earlier deadline.
+  // The service's timer; arming replaces any earlier deadline.
   virtual void arm_timer(Service& service, Duration after) = 0;
   virtual void cancel_timer(Service& service) = 0;
+  // The stop_timeout of an old instance being replaced (start-new-first restart).
+  virtual void arm_old_timer(Service& service, Duration after) = 0;
+  virtual void cancel_old_timer(Service& service) = 0;
   // Called after every transition, with the reason it happened.
   virtual void state_changed(Service& service, State from, const std::string& reason) = 0;
   // Readiness checks other than `started` (notify, tcp, http, ...): begin watching; the
@@ -95,11 +104,12 @@ class Service {
   void restart();  // want up; stop what runs (if anything), then launch
 
   // Events from the process layer and the clock.
-  // The main process ended. `group_empty`: no other process of its group remains.
-  void on_exit(const ExitStatus& status, bool group_empty,
+  // A main process ended. `group_empty`: no other process of its group remains.
+  void on_exit(pid_t pid, const ExitStatus& status, bool group_empty,
                const std::optional<SpawnFailure>& exec_failure = std::nullopt);
-  void on_group_empty();  // the leftovers of an exited main process are all gone
+  void on_group_empty(pid_t pgid);  // the leftovers of an exited main process are all gone
   void on_timer();
+  void on_old_timer();
   void on_ready();
   void on_ready_failed(const std::string& reason);
 
@@ -113,7 +123,13 @@ class Service {
   pid_t pid() const { return main_alive_ ? pid_ : 0; }
   pid_t pgid() const { return group_alive_ ? pid_ : 0; }  // group id == main pid (setsid)
   // True while a process of this service may still exist.
-  bool has_processes() const { return main_alive_ || group_alive_; }
+  bool has_processes() const { return main_alive_ || group_alive_ || old_.has_value(); }
+  // The instance being replaced by a start-new-first restart, if any.
+  pid_t old_pid() const { return old_ && old_->main_alive ? old_->pid : 0; }
+  pid_t old_pgid() const { return old_ && old_->group_alive ? old_->pid : 0; }
+  // Why the last restart failed while the old instance kept serving ("" when it did not).
+  const std::string& restart_failure() const { return restart_failure_; }
+  bool can_swap() const;
   TimePoint since() const { return since_; }
   TimePoint process_started() const { return spawned_at_; }
   int restarts() const { return restarts_; }
@@ -128,6 +144,11 @@ class Service {
   void begin_stop(const std::string& why);
   void settle();
   void quick_failure(const std::string& why);
+  void begin_swap();
+  void stop_old(const std::string& why);
+  void on_old_exit(const ExitStatus& status, bool group_empty);
+  void old_gone();
+  void abandon_swap(const std::string& why);
   void enter(State next, const std::string& reason);
   Duration next_backoff() const;
   bool restart_allowed(const ExitStatus& status) const;
@@ -152,6 +173,16 @@ class Service {
   std::optional<std::string> ready_failed_;  // why the readiness check gave up
   std::optional<ExitStatus> exit_;           // of the process being settled
   std::optional<SpawnFailure> exec_failure_;  // ditto, when exec itself failed
+
+  struct OldInstance {
+    pid_t pid;
+    bool main_alive;
+    bool group_alive;
+    bool stop_sent = false;
+    bool kill_sent = false;
+  };
+  std::optional<OldInstance> old_;
+  std::string restart_failure_;
 
   int quick_failures_ = 0;  // quick exits in a row
   int restarts_ = 0;        // launches after the first one since the last start command

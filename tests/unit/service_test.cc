@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,9 @@ class FakeHost : public ServiceHost {
     timer_at = clock + after;
   }
   void cancel_timer(Service&) override { timer.reset(); }
+  std::optional<Duration> old_timer;
+  void arm_old_timer(Service&, Duration after) override { old_timer = after; }
+  void cancel_old_timer(Service&) override { old_timer.reset(); }
   void state_changed(Service& s, State from, const std::string& reason) override {
     log.push_back(std::string(state_name(from)) + "->" + state_name(s.state()) + ": " + reason);
   }
@@ -86,7 +90,10 @@ struct Fixture : ::testing::Test {
     host.fire(*svc);
     ASSERT_EQ(svc->state(), State::running);
   }
-  void exit_main(ExitStatus st, bool group_empty = true) { svc->on_exit(st, group_empty); }
+  void exit_main(ExitStatus st, bool group_empty = true) {
+    svc->on_exit(svc->pid(), st, group_empty);
+  }
+  void group_gone() { svc->on_group_empty(svc->pgid()); }
 };
 
 const ExitStatus kClean{false, 0};
@@ -119,7 +126,7 @@ TEST_F(Fixture, StoppedRestartStarts) {
 
 TEST_F(Fixture, StoppedIgnoresStrayEvents) {
   svc->on_timer();
-  svc->on_group_empty();
+  group_gone();
   svc->on_ready();
   svc->on_ready_failed("x");
   exit_main(kFail);
@@ -187,7 +194,7 @@ TEST_F(Fixture, StartingExitWithLeftoversStopsTheGroupFirst) {
   EXPECT_EQ(svc->pgid(), 100);
   ASSERT_FALSE(host.group_signals.empty());
   EXPECT_EQ(host.group_signals[0], (std::pair<pid_t, int>{100, SIGTERM}));
-  svc->on_group_empty();
+  group_gone();
   EXPECT_EQ(svc->state(), State::backoff);  // a quick failure, now that all is gone
   EXPECT_FALSE(svc->has_processes());
 }
@@ -230,7 +237,7 @@ TEST_F(Fixture, StartingReadyFailedStopsAndCountsAFailure) {
 
 TEST_F(Fixture, StartingGroupEmptyAloneChangesNothing) {
   svc->start();
-  svc->on_group_empty();  // main still alive: the group cannot be empty; ignore
+  svc->on_group_empty(svc->pid());  // main still alive: the group cannot be empty; ignore
   EXPECT_EQ(svc->state(), State::starting);
 }
 
@@ -323,7 +330,7 @@ TEST_F(Fixture, RunningKillMinusNineOfMasterStopsWorkersBeforeRespawn) {
   EXPECT_EQ(svc->state(), State::stopping);
   EXPECT_EQ(host.spawned.size(), 1u);  // nothing new while the old workers live
   EXPECT_EQ(host.group_signals.at(0), (std::pair<pid_t, int>{100, SIGTERM}));
-  svc->on_group_empty();
+  group_gone();
   EXPECT_EQ(svc->state(), State::starting);
   EXPECT_EQ(host.spawned.size(), 2u);
 }
@@ -354,7 +361,7 @@ TEST_F(Fixture, StoppingMainModeSignalsLeftoversOnceMainIsGone) {
   ASSERT_TRUE(host.timer.has_value());  // the stop_timeout still bounds the rest
   host.fire(*svc);
   EXPECT_EQ(host.group_signals.back(), (std::pair<pid_t, int>{100, SIGKILL}));
-  svc->on_group_empty();
+  group_gone();
   EXPECT_EQ(svc->state(), State::stopped);
 }
 
@@ -379,7 +386,7 @@ TEST_F(Fixture, StoppingRestartDuringDrainLaunchesWithoutBackoff) {
   svc->start();
   exit_main(kFail, /*group_empty=*/false);  // quick failure, leftovers draining
   svc->restart();
-  svc->on_group_empty();
+  group_gone();
   EXPECT_EQ(svc->state(), State::starting);
   EXPECT_EQ(svc->quick_failures(), 0);
 }
@@ -429,7 +436,7 @@ TEST_F(Fixture, BackoffIgnoresExitAndReadyEvents) {
   svc->start();
   exit_main(kFail);
   exit_main(kFail);
-  svc->on_group_empty();
+  group_gone();
   svc->on_ready();
   EXPECT_EQ(svc->state(), State::backoff);
 }
@@ -483,7 +490,7 @@ TEST_F(Fixture, ExitSoonAfterRunningStillCountsAsQuick) {
 
 TEST_F(Fixture, ExecFailureIsFatalWithTheReason) {
   svc->start();
-  svc->on_exit(ExitStatus{false, 127}, true,
+  svc->on_exit(svc->pid(), ExitStatus{false, 127}, true,
                SpawnFailure{"exec /usr/bin/gunicornx: No such file or directory", false});
   EXPECT_EQ(svc->state(), State::fatal);
   EXPECT_EQ(svc->reason(), "exec /usr/bin/gunicornx: No such file or directory");
@@ -492,7 +499,7 @@ TEST_F(Fixture, ExecFailureIsFatalWithTheReason) {
 
 TEST_F(Fixture, TransientExecFailureBacksOff) {
   svc->start();
-  svc->on_exit(ExitStatus{false, 127}, true, SpawnFailure{"exec x: Text file busy", true});
+  svc->on_exit(svc->pid(), ExitStatus{false, 127}, true, SpawnFailure{"exec x: Text file busy", true});
   EXPECT_EQ(svc->state(), State::backoff);
 }
 
@@ -537,7 +544,7 @@ TEST_F(Fixture, FatalIgnoresStrayEvents) {
   host.spawn_failures.push_back({"boom", false});
   svc->start();
   svc->on_timer();
-  svc->on_group_empty();
+  group_gone();
   exit_main(kFail);
   svc->on_ready();
   EXPECT_EQ(svc->state(), State::fatal);
@@ -587,9 +594,113 @@ TEST_F(Fixture, ExitedIgnoresStrayEvents) {
   run_up();
   exit_main(kClean);
   svc->on_timer();
-  svc->on_group_empty();
+  group_gone();
   svc->on_ready();
   EXPECT_EQ(svc->state(), State::exited);
+}
+
+// ---- start-new-first restart ----------------------------------------------------
+
+struct SwapFixture : Fixture {
+  void SetUp() override {
+    config.listen = {"tcp:127.0.0.1:8000"};
+    config.ready.kind = Check::Kind::notify;
+    config.ready.timeout = 3000ms;
+    make();
+    svc->start();
+    svc->on_ready();
+    ASSERT_EQ(svc->state(), State::running);
+    host.advance(10s);
+    host.process_signals.clear();
+  }
+};
+
+TEST_F(SwapFixture, NewInstanceStartsBesideTheOldOneThenTheOldOneStops) {
+  ASSERT_TRUE(svc->can_swap());
+  svc->restart();
+  EXPECT_EQ(svc->state(), State::starting);
+  EXPECT_EQ(svc->pid(), 101);
+  EXPECT_EQ(svc->old_pid(), 100);
+  EXPECT_TRUE(host.process_signals.empty()) << "the old instance serves until the new is ready";
+  EXPECT_FALSE(svc->settled());
+  svc->on_ready();
+  EXPECT_EQ(svc->state(), State::running);
+  ASSERT_EQ(host.process_signals.size(), 2u);
+  EXPECT_EQ(host.process_signals[0], (std::pair<pid_t, int>{100, SIGTERM}));
+  EXPECT_EQ(host.old_timer, 5000ms);
+  EXPECT_FALSE(svc->settled()) << "restart is over when the old instance is gone";
+  svc->on_exit(100, kTermed, true);
+  EXPECT_EQ(svc->old_pid(), 0);
+  EXPECT_FALSE(host.old_timer.has_value());
+  EXPECT_TRUE(svc->settled());
+  EXPECT_EQ(svc->pid(), 101);
+  EXPECT_TRUE(svc->restart_failure().empty());
+}
+
+TEST_F(SwapFixture, OldInstanceThatIgnoresTermIsKilledAfterStopTimeout) {
+  svc->restart();
+  svc->on_ready();
+  svc->on_old_timer();
+  EXPECT_EQ(host.group_signals.back(), (std::pair<pid_t, int>{100, SIGKILL}));
+  svc->on_exit(100, kKilled, false);  // workers still draining
+  EXPECT_FALSE(svc->settled());
+  svc->on_group_empty(100);
+  EXPECT_TRUE(svc->settled());
+  EXPECT_EQ(svc->state(), State::running);
+}
+
+TEST_F(SwapFixture, NewInstanceThatDiesLeavesTheOldOneServing) {
+  svc->restart();
+  svc->on_exit(101, kFail, true);
+  EXPECT_EQ(svc->state(), State::running);
+  EXPECT_EQ(svc->pid(), 100);
+  EXPECT_EQ(svc->old_pid(), 0);
+  EXPECT_TRUE(host.process_signals.empty()) << "the old instance was never asked to stop";
+  EXPECT_EQ(svc->restart_failure(), "new instance exited with status 1");
+  EXPECT_TRUE(svc->settled());
+}
+
+TEST_F(SwapFixture, NewInstanceNeverReadyIsStoppedAndTheOldOneKeepsServing) {
+  svc->restart();
+  host.fire(*svc);  // ready timeout
+  EXPECT_EQ(svc->state(), State::stopping);
+  EXPECT_EQ(host.process_signals.at(0), (std::pair<pid_t, int>{101, SIGTERM}));
+  svc->on_exit(101, kTermed, true);
+  EXPECT_EQ(svc->state(), State::running);
+  EXPECT_EQ(svc->pid(), 100);
+  EXPECT_EQ(svc->restart_failure(), "new instance not ready after 3s");
+}
+
+TEST_F(SwapFixture, StopDuringTheSwapStopsBothAndEndsStoppedWhenBothAreGone) {
+  svc->restart();
+  svc->stop();
+  EXPECT_EQ(svc->state(), State::stopping);
+  std::set<pid_t> signalled;
+  for (auto [pid, sig] : host.process_signals) signalled.insert(pid);
+  EXPECT_EQ(signalled, (std::set<pid_t>{100, 101}));
+  svc->on_exit(101, kTermed, true);
+  EXPECT_EQ(svc->state(), State::stopping);
+  svc->on_exit(100, kTermed, true);
+  EXPECT_EQ(svc->state(), State::stopped);
+  EXPECT_FALSE(svc->has_processes());
+}
+
+TEST_F(SwapFixture, SpawnFailureOfTheNewInstanceKeepsTheOldOne) {
+  host.spawn_failures.push_back({"fork: Resource temporarily unavailable", true});
+  svc->restart();
+  EXPECT_EQ(svc->state(), State::running);
+  EXPECT_EQ(svc->pid(), 100);
+  EXPECT_EQ(svc->restart_failure(), "fork: Resource temporarily unavailable");
+}
+
+TEST_F(SwapFixture, WithoutListenRestartIsStopThenStart) {
+  config.listen.clear();
+  make();
+  svc->start();
+  svc->on_ready();
+  svc->restart();
+  EXPECT_EQ(svc->state(), State::stopping);
+  EXPECT_EQ(svc->old_pid(), 0);
 }
 
 // ---- logging of reasons ----------------------------------------------------------

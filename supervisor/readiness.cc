@@ -1,0 +1,208 @@
+// The daemon's side of `listen`, `ready` and `health`: held sockets, the notify socket,
+// periodic probes and log-line matching, each wired to the service's state machine.
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <regex>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "proc/listen.h"
+#include "supervisor/daemon.h"
+
+namespace superd {
+
+void Daemon::open_listeners(Slot& slot) {
+  const ServiceConfig& c = slot.service->config();
+  if (slot.listen_specs == c.listen && slot.listen_error.empty()) return;  // keep the same sockets
+  slot.listeners.clear();
+  slot.listen_specs.clear();
+  slot.listen_error.clear();
+  // Unix sockets belong to the service's user, so its processes may use them.
+  uid_t owner = 0;
+  gid_t group = 0;
+  if (!c.user.empty()) {
+    if (passwd* pw = ::getpwnam(c.user.c_str())) {
+      owner = pw->pw_uid;
+      group = pw->pw_gid;
+    }
+  }
+  for (const auto& spec : c.listen) {
+    auto opened = open_listener(spec, owner, group);
+    if (auto* error = std::get_if<std::string>(&opened)) {
+      slot.listeners.clear();
+      slot.listen_error = *error;
+      spdlog::error("{}: {}", c.name, *error);
+      return;
+    }
+    slot.listeners.push_back(std::move(std::get<UniqueFd>(opened)));
+  }
+  slot.listen_specs = c.listen;
+}
+
+void Daemon::open_notify(Slot& slot) {
+  const ServiceConfig& c = slot.service->config();
+  if (c.ready.kind != Check::Kind::notify) {
+    slot.notify.reset();
+    return;
+  }
+  if (slot.notify) return;
+  const std::string& sock = config_.supervisor.socket;
+  const std::string dir = sock.substr(0, sock.find_last_of('/')) + "/notify";
+  ::mkdir(dir.c_str(), 0755);
+  std::string error;
+  Slot* target = &slot;
+  slot.notify = NotifySocket::open(
+      &loop_, dir + "/" + c.name,
+      [this, target](pid_t sender, const std::string& text) { on_notify(*target, sender, text); },
+      &error);
+  if (!slot.notify) spdlog::error("{}: notify socket: {}", c.name, error);
+}
+
+void Daemon::on_notify(Slot& slot, pid_t sender, const std::string& text) {
+  Service& service = *slot.service;
+  // Only the service's own processes speak for it: they share the session its main
+  // process opened.
+  const pid_t session = service.pgid();
+  if (sender <= 0 || session == 0 || session_of(sender) != session) {
+    spdlog::warn("{}: notify message from pid {} ignored: not a process of this service",
+                 service.name(), sender);
+    return;
+  }
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line == "READY=1") {
+      spdlog::debug("{}: READY=1 from pid {}", service.name(), sender);
+      service.on_ready();
+    } else if (line.rfind("STATUS=", 0) == 0) {
+      slot.status_text = line.substr(7);
+    } else if (line.rfind("MAINPID=", 0) == 0) {
+      // superd keeps supervising the process it started (and its whole group).
+      if (std::atoi(line.c_str() + 8) != service.pid()) {
+        spdlog::info("{}: {} noted; superd keeps tracking pid {} and its process group",
+                     service.name(), line, service.pid());
+      }
+    }
+  }
+}
+
+void Daemon::begin_ready_check(Service& service) {
+  Slot& slot = *by_service_.at(&service);
+  const Check& check = service.config().ready;
+  switch (check.kind) {
+    case Check::Kind::started:
+    case Check::Kind::notify:
+      break;  // the start_seconds timer, or READY=1 on the notify socket
+    case Check::Kind::log: {
+      std::regex pattern;
+      try {
+        pattern = std::regex(check.target, std::regex::ECMAScript);
+      } catch (const std::regex_error& e) {
+        return service.on_ready_failed(std::string("bad log regex: ") + e.what());
+      }
+      Service* target = &service;
+      auto listener = [pattern, target](std::string_view line) {
+        if (std::regex_search(line.begin(), line.end(), pattern)) target->on_ready();
+      };
+      for (OutputPipe* pipe : {slot.out.get(), slot.err.get()}) {
+        if (pipe) slot.log_watch.emplace_back(pipe, pipe->add_listener(listener));
+      }
+      break;
+    }
+    case Check::Kind::tcp:
+    case Check::Kind::http:
+    case Check::Kind::exec: {
+      Slot* target = &slot;
+      slot.ready_runner = std::make_shared<CheckRunner>(
+          &loop_, check,
+          [this, target](const std::vector<std::string>& argv, Duration timeout, ProbeDone done) {
+            launch_exec_probe(*target, argv, timeout, std::move(done));
+          },
+          [target](bool ok, const std::string& detail) {
+            if (ok) {
+              target->service->on_ready();
+            } else {
+              target->status_text = "ready check: " + detail;
+            }
+          });
+      slot.ready_runner->start(true);
+      break;
+    }
+  }
+}
+
+void Daemon::stop_log_watch(Slot& slot) {
+  for (auto [pipe, id] : slot.log_watch) {
+    if (pipe == slot.out.get() || pipe == slot.err.get()) pipe->remove_listener(id);
+  }
+  slot.log_watch.clear();
+}
+
+void Daemon::end_ready_check(Service& service) {
+  Slot& slot = *by_service_.at(&service);
+  if (slot.ready_runner) slot.ready_runner->stop();
+  stop_log_watch(slot);
+}
+
+void Daemon::start_health(Slot& slot) {
+  const auto& health = slot.service->config().health;
+  if (!health || slot.health_runner) return;
+  slot.health_failures = 0;
+  Slot* target = &slot;
+  slot.health_runner = std::make_shared<CheckRunner>(
+      &loop_, *health,
+      [this, target](const std::vector<std::string>& argv, Duration timeout, ProbeDone done) {
+        launch_exec_probe(*target, argv, timeout, std::move(done));
+      },
+      [target](bool ok, const std::string& detail) {
+        Service& s = *target->service;
+        if (ok) {
+          target->health_failures = 0;
+          return;
+        }
+        const int limit = s.config().health->failures;
+        spdlog::warn("{}: health check failed ({}/{}): {}", s.name(), ++target->health_failures,
+                     limit, detail);
+        if (target->health_failures >= limit && s.state() == State::running) {
+          spdlog::error("{}: {} health checks failed in a row; restarting", s.name(), limit);
+          target->health_failures = 0;
+          s.restart();
+        }
+      });
+  slot.health_runner->start(false);
+}
+
+void Daemon::launch_exec_probe(Slot& slot, const std::vector<std::string>& argv, Duration timeout,
+                               ProbeDone done) {
+  // The check runs as the service runs (user, environment, directory), its output in
+  // the service's log.
+  ServiceConfig probe_config = slot.service->config();
+  probe_config.command = argv;
+  probe_config.limits.clear();
+  PlanExtras extras;
+  extras.stdout_fd = slot.out ? slot.out->write_fd() : -1;
+  extras.stderr_fd = slot.err ? slot.err->write_fd() : extras.stdout_fd;
+  auto plan = plan_launch(probe_config, std::move(extras));
+  if (auto* failure = std::get_if<SpawnFailure>(&plan)) return done(false, failure->reason);
+  auto spawned = spawn_process(std::get<LaunchPlan>(plan));
+  if (auto* failure = std::get_if<SpawnFailure>(&spawned)) return done(false, failure->reason);
+  const pid_t pid = std::get<Spawned>(spawned).pid;
+  ExecProbe probe;
+  probe.done = std::move(done);
+  probe.deadline = std::make_unique<UvHandle<uv_timer_t>>();
+  uv_timer_init(&loop_, probe.deadline->get());
+  probe.deadline->mark_initialized();
+  (*probe.deadline)->data = reinterpret_cast<void*>(static_cast<intptr_t>(pid));
+  uv_timer_start(
+      probe.deadline->get(),
+      [](uv_timer_t* t) {
+        // Too slow: the whole group of the check goes; its exit then reports failure.
+        if (t->data) ::kill(-static_cast<pid_t>(reinterpret_cast<intptr_t>(t->data)), SIGKILL);
+      },
+      static_cast<uint64_t>(timeout.count()), 0);
+  probes_.emplace(pid, std::move(probe));
+}
+
+}  // namespace superd
