@@ -102,12 +102,6 @@ bool Daemon::prepare(std::string* error) {
   }
   if (!setup_signals(error)) return false;
 
-  for (const auto& sc : config_.services) {
-    auto slot = make_slot(sc, error);
-    if (!slot) return false;
-    slots_.emplace(sc.name, std::move(slot));
-  }
-
   ipc::ServerOptions options;
   options.path = sup.socket;
   if (!sup.socket_group.empty()) {
@@ -127,6 +121,13 @@ bool Daemon::prepare(std::string* error) {
     *error = *failure;
     return false;
   }
+  // After the server: notify sockets live in the control socket's directory.
+  for (const auto& sc : config_.services) {
+    auto slot = make_slot(sc, error);
+    if (!slot) return false;
+    slots_.emplace(sc.name, std::move(slot));
+  }
+
   return true;
 }
 
@@ -311,7 +312,11 @@ SpawnResult Daemon::spawn(Service& service) {
     extras.listen_fds.push_back(fd.get());
     extras.listen_fdnames += (extras.listen_fdnames.empty() ? "" : ":") + service.name();
   }
-  if (slot.notify) extras.env.emplace_back("NOTIFY_SOCKET", slot.notify->path());
+  if (service.config().ready.kind == Check::Kind::notify) {
+    open_notify(slot);
+    if (!slot.notify) return {0, SpawnFailure{"no notify socket (see superd's log)", false}};
+    extras.env.emplace_back("NOTIFY_SOCKET", slot.notify->path());
+  }
   slot.status_text.clear();
   auto plan = plan_launch(service.config(), std::move(extras));
   if (auto* failure = std::get_if<SpawnFailure>(&plan)) return {0, *failure};

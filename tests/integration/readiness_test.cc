@@ -1,0 +1,263 @@
+// listen sockets, each readiness kind (success, timeout, wrong sender), liveness, and
+// the start-new-first restart, on real processes.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <sstream>
+
+#include "tests/integration/harness.h"
+
+namespace superd::test {
+namespace {
+
+std::string q(const std::string& s) { return "\"" + s + "\""; }
+
+std::string cmd(const std::vector<std::string>& args) {
+  std::string out = "[" + q(testprog());
+  for (const auto& a : args) out += ", " + q(a);
+  return out + "]";
+}
+
+// A free TCP port on 127.0.0.1 (bound and released; good enough on a quiet loopback).
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::map<std::string, std::string> parse_info(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    auto sp = line.find(' ');
+    std::string key = line.substr(0, sp), value = sp == std::string::npos ? "" : line.substr(sp + 1);
+    if (key == "env") {
+      auto eq = value.find('=');
+      out["env:" + value.substr(0, eq)] = value.substr(eq + 1);
+    } else {
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+TEST(Listen, SocketsArePassedWithTheSystemdProtocol) {
+  TempDir dir;
+  const int port = free_port();
+  const std::string info = dir / "info";
+  Superd d(dir, "[service.web]\ncommand = " + cmd({"--info", info, "--pause"}) +
+                    "\nlisten = [\"tcp:127.0.0.1:" + std::to_string(port) + "\", \"unix:" +
+                    (dir / "web.sock") + "\"]\nstart_seconds = \"50ms\"\n");
+  ASSERT_TRUE(d.start());
+  ASSERT_TRUE(wait_until([&] { return file_exists(info); })) << d.daemon_log();
+  auto fields = parse_info(read_file(info));
+  EXPECT_EQ(fields["env:LISTEN_FDS"], "2");
+  EXPECT_EQ(fields["env:LISTEN_PID"], fields["pid"]);
+  EXPECT_EQ(fields["env:LISTEN_FDNAMES"], "web:web");
+  EXPECT_EQ(fields["fds"], "0 1 2 3 4");
+  struct stat st {};
+  ASSERT_EQ(::stat((dir / "web.sock").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
+  // superd holds the socket: a connection is queued even between processes.
+  ASSERT_EQ(d.ctl({"stop", "web"}).exit_code, 0);
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ::close(fd);
+}
+
+TEST(Listen, BindFailureIsFatalNamingTheAddress) {
+  TempDir dir;
+  const int port = free_port();
+  int blocker = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(blocker, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(blocker, 1), 0);
+  Superd d(dir, "[service.web]\ncommand = " + cmd({"--pause"}) + "\nlisten = [\"tcp:127.0.0.1:" +
+                    std::to_string(port) + "\"]\n");
+  ASSERT_TRUE(d.start());
+  ASSERT_TRUE(d.wait_state("web", "fatal"));
+  EXPECT_EQ(d.status("web")["reason"],
+            "bind tcp:127.0.0.1:" + std::to_string(port) + ": Address already in use");
+  ::close(blocker);
+}
+
+TEST(Ready, NotifyReadyMakesRunningOnlyWhenSent) {
+  TempDir dir;
+  Superd d(dir, "[service.n]\ncommand = " + cmd({"--sleep", "300", "--notify", "READY=1\\nSTATUS=serving", "--pause"}) +
+                    "\nready = \"notify\"\nstart_seconds = \"50ms\"\n");
+  ASSERT_TRUE(d.start());
+  EXPECT_EQ(d.status("n")["state"], "starting");
+  ASSERT_TRUE(d.wait_state("n", "running"));
+  EXPECT_EQ(d.status("n")["status_text"], "serving");
+}
+
+TEST(Ready, NotifyFromAForeignProcessIsIgnored) {
+  TempDir dir;
+  Superd d(dir, "[service.n]\ncommand = " + cmd({"--pause"}) + "\nready = \"notify\"\n");
+  ASSERT_TRUE(d.start());
+  ASSERT_TRUE(d.wait_state("n", "starting"));
+  // The test process is not a process of the service: its READY=1 must not count.
+  const std::string path = dir / "run/notify/n";
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(::sendto(fd, "READY=1", 7, 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 7);
+  ::close(fd);
+  ASSERT_TRUE(wait_until([&] {
+    return d.daemon_log().find("notify message from pid " + std::to_string(::getpid()) +
+                               " ignored") != std::string::npos;
+  }));
+  EXPECT_EQ(d.status("n")["state"], "starting");
+}
+
+TEST(Ready, ReadyTimeoutIsAFailedStartWithTheReason) {
+  TempDir dir;
+  Superd d(dir, "[service.n]\ncommand = " + cmd({"--pause"}) +
+                    "\nready = { log = \"never printed\", timeout = \"300ms\" }\nstart_retries = 1\n");
+  ASSERT_TRUE(d.start());
+  ASSERT_TRUE(d.wait_state("n", "fatal", 5s));
+  EXPECT_NE(d.status("n")["reason"].get<std::string>().find("not ready after 300ms"),
+            std::string::npos)
+      << d.status("n").dump();
+}
+
+TEST(Ready, LogLineMatchMakesRunning) {
+  TempDir dir;
+  Superd d(dir, "[service.l]\ncommand = " +
+                    cmd({"--print", "booting", "--sleep", "200", "--print", "Application startup complete.", "--pause"}) +
+                    "\nready = { log = \"startup complete\", timeout = \"5s\" }\n");
+  ASSERT_TRUE(d.start());
+  ASSERT_TRUE(d.wait_state("l", "running"));
+  auto st = d.status("l");
+  EXPECT_GE(st["uptime"].get<double>(), 0.0);
+}
+
+TEST(Ready, TcpAndHttpChecks) {
+  TempDir dir;
+  const int port = free_port();
+  const int dead_port = free_port();
+  const std::string p = std::to_string(port);
+  Superd d(dir,
+           "[service.web]\ncommand = [\"/usr/bin/python3\", \"-m\", \"http.server\", \"" + p +
+               "\", \"--bind\", \"127.0.0.1\", \"--directory\", " + q(dir.path()) + "]\n" +
+               "ready = { http = \"http://127.0.0.1:" + p + "/\", timeout = \"10s\", interval = \"50ms\" }\n" +
+               "[service.tcp]\ncommand = " + cmd({"--pause"}) +
+               "\nready = { tcp = \"127.0.0.1:" + p + "\", timeout = \"10s\", interval = \"50ms\" }\n"
+               "after = [\"web\"]\n" +
+               "[service.never]\ncommand = " + cmd({"--pause"}) +
+               "\nready = { tcp = \"127.0.0.1:" + std::to_string(dead_port) +
+               "\", timeout = \"400ms\", interval = \"50ms\" }\nstart_retries = 1\n");
+  ASSERT_TRUE(d.start());
+  EXPECT_TRUE(d.wait_state("web", "running", 15s)) << d.daemon_log();
+  EXPECT_TRUE(d.wait_state("tcp", "running", 15s)) << d.daemon_log();
+  EXPECT_TRUE(d.wait_state("never", "fatal", 5s));
+}
+
+TEST(Ready, ExecCheckRunsUntilItSucceeds) {
+  TempDir dir;
+  const std::string flag = dir / "flag";
+  Superd d(dir, "[service.e]\ncommand = " + cmd({"--pause"}) +
+                    "\nready = { exec = [\"/bin/test\", \"-f\", " + q(flag) +
+                    "], timeout = \"10s\", interval = \"50ms\" }\n");
+  ASSERT_TRUE(d.start());
+  ASSERT_TRUE(d.wait_state("e", "starting"));
+  write_file(flag, "");
+  EXPECT_TRUE(d.wait_state("e", "running"));
+}
+
+TEST(Health, FailingChecksRestartTheService) {
+  TempDir dir;
+  const std::string flag = dir / "healthy";
+  write_file(flag, "");
+  Superd d(dir, "[service.h]\ncommand = " + cmd({"--pause"}) +
+                    "\nstart_seconds = \"50ms\"\nhealth = { exec = [\"/bin/test\", \"-f\", " + q(flag) +
+                    "], interval = \"100ms\", failures = 3 }\n");
+  ASSERT_TRUE(d.start());
+  ASSERT_TRUE(d.wait_state("h", "running"));
+  pid_t first = d.status("h")["pid"];
+  ::unlink(flag.c_str());
+  pid_t second = d.wait_new_pid("h", first, 10s);
+  EXPECT_NE(second, 0);
+  EXPECT_NE(d.daemon_log().find("3 health checks failed in a row; restarting"), std::string::npos);
+}
+
+// A wrapper that fails when FLAG exists, so a restart's new instance can be made to fail.
+std::string wrapper(TempDir& dir) {
+  const std::string path = dir / "serve.sh";
+  write_file(path, "#!/bin/sh\nif [ -f " + (dir / "fail") + " ]; then echo broken; exit 1; fi\n"
+                   "exec " + testprog() + " --term-log " + (dir / "terms") +
+                       " 0 --sleep 200 --print 'ready to serve' --pause\n");
+  ::chmod(path.c_str(), 0755);
+  return path;
+}
+
+TEST(SwapRestart, NewInstanceIsReadyBeforeTheOldOneIsAskedToStop) {
+  TempDir dir;
+  const std::string script = wrapper(dir);
+  Superd d(dir, "[service.app]\ncommand = [" + q(script) + "]\nlisten = [\"tcp:127.0.0.1:" +
+                    std::to_string(free_port()) +
+                    "\"]\nready = { log = \"ready to serve\", timeout = \"5s\" }\nstart_seconds = \"50ms\"\n");
+  ASSERT_TRUE(d.start());
+  ASSERT_TRUE(d.wait_state("app", "running"));
+  pid_t old_pid = d.status("app")["pid"];
+  auto r = d.ctl({"restart", "app"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  pid_t new_pid = d.status("app")["pid"];
+  EXPECT_NE(new_pid, old_pid);
+  EXPECT_FALSE(process_alive(old_pid));
+  // The old instance heard TERM only after the new one was ready.
+  const std::string log = d.daemon_log();
+  auto ready_at = log.find("app: starting -> running (ready)");
+  auto old_stop = log.find("stopping the old instance pid " + std::to_string(old_pid));
+  ASSERT_NE(ready_at, std::string::npos) << log;
+  ASSERT_NE(old_stop, std::string::npos) << log;
+  EXPECT_LT(ready_at, old_stop);
+  EXPECT_EQ(read_file(dir / "terms"), std::to_string(old_pid) + " term\n" +
+                                          std::to_string(old_pid) + " exit\n");
+}
+
+TEST(SwapRestart, FailedNewInstanceLeavesTheOldOneServing) {
+  TempDir dir;
+  const std::string script = wrapper(dir);
+  Superd d(dir, "[service.app]\ncommand = [" + q(script) + "]\nlisten = [\"tcp:127.0.0.1:" +
+                    std::to_string(free_port()) +
+                    "\"]\nready = { log = \"ready to serve\", timeout = \"5s\" }\nstart_seconds = \"50ms\"\n");
+  ASSERT_TRUE(d.start());
+  ASSERT_TRUE(d.wait_state("app", "running"));
+  pid_t old_pid = d.status("app")["pid"];
+  write_file(dir / "fail", "");
+  auto r = d.ctl({"restart", "app"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("restart failed: new instance exited with status 1"), std::string::npos)
+      << r.out << r.err;
+  auto st = d.status("app");
+  EXPECT_EQ(st["state"], "running");
+  EXPECT_EQ(st["pid"], old_pid);
+  EXPECT_TRUE(process_alive(old_pid));
+  EXPECT_EQ(read_file(dir / "terms"), "") << "the old instance was never signalled";
+}
+
+}  // namespace
+}  // namespace superd::test
