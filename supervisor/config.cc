@@ -1,0 +1,79 @@
+// Behaviour of the config model itself: error formatting, reload comparison and the
+// start order. Loading is in config_load.cc.
+#include "supervisor/config.h"
+
+#include <functional>
+#include <queue>
+#include <tuple>
+#include <unordered_map>
+
+namespace superd {
+
+std::string ConfigError::format() const {
+  if (pos.file.empty()) return message;
+  if (pos.line <= 0) return pos.file + ": " + message;
+  return pos.file + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.col) + ": " + message;
+}
+
+// Every field but `pos`. Written out rather than a defaulted operator== because `pos`
+// must be left out; a field added to ServiceConfig must be added to both lists.
+bool ServiceConfig::same_definition(const ServiceConfig& o) const {
+  return std::tie(name, command, directory, user, group, environment, env_file, umask, limits,
+                  enabled, restart, start_seconds, start_retries, backoff_initial, backoff_max,
+                  stop_signal, stop_mode, stop_timeout, reload_signal, ready, health, listen,
+                  after, stdout_path, stderr_path, log_max_bytes, log_backups) ==
+         std::tie(o.name, o.command, o.directory, o.user, o.group, o.environment, o.env_file,
+                  o.umask, o.limits, o.enabled, o.restart, o.start_seconds, o.start_retries,
+                  o.backoff_initial, o.backoff_max, o.stop_signal, o.stop_mode, o.stop_timeout,
+                  o.reload_signal, o.ready, o.health, o.listen, o.after, o.stdout_path,
+                  o.stderr_path, o.log_max_bytes, o.log_backups);
+}
+
+const ServiceConfig* Config::find(const std::string& name) const {
+  for (const auto& s : services) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+// Kahn's algorithm, always taking the ready service that comes first in the file, so
+// services that do not depend on each other keep the order the operator wrote. Names in
+// `after` that are not services are ignored (the loader reports them). Services caught
+// in a cycle (also reported by the loader) are appended in file order rather than lost.
+std::vector<std::string> Config::start_order() const {
+  std::unordered_map<std::string, size_t> index;
+  for (size_t i = 0; i < services.size(); ++i) index.emplace(services[i].name, i);
+
+  std::vector<size_t> waiting_on(services.size(), 0);          // unmet `after` entries
+  std::vector<std::vector<size_t>> dependents(services.size());  // who waits for me
+  for (size_t i = 0; i < services.size(); ++i) {
+    for (const auto& dep : services[i].after) {
+      auto it = index.find(dep);
+      if (it == index.end()) continue;
+      dependents[it->second].push_back(i);
+      ++waiting_on[i];
+    }
+  }
+
+  std::priority_queue<size_t, std::vector<size_t>, std::greater<>> ready;
+  for (size_t i = 0; i < services.size(); ++i) {
+    if (waiting_on[i] == 0) ready.push(i);
+  }
+  std::vector<std::string> order;
+  std::vector<bool> placed(services.size(), false);
+  while (!ready.empty()) {
+    size_t i = ready.top();
+    ready.pop();
+    order.push_back(services[i].name);
+    placed[i] = true;
+    for (size_t d : dependents[i]) {
+      if (--waiting_on[d] == 0) ready.push(d);
+    }
+  }
+  for (size_t i = 0; i < services.size(); ++i) {
+    if (!placed[i]) order.push_back(services[i].name);
+  }
+  return order;
+}
+
+}  // namespace superd
