@@ -27,6 +27,15 @@
 //
 // A failed start/restart answers ok=false, code "failed", a message naming the service
 // and the reason, and still carries "result" with every service's status.
+// A reload-config refused with code "invalid_config" carries the problems one per entry
+// in "error": {"code", "message", "errors": ["FILE:LINE:COL: message", ..]}; "message"
+// may be those lines joined by '\n'. superctl prints "errors" when present, else every
+// line of "message".
+//
+// Replies to a request whose id could not be read (bad JSON, id missing or not an
+// integer) carry "id": null. Unknown top-level keys in a request are ignored, so a newer
+// client may add some. A peer that is neither root nor in socket_group may send only
+// hello; everything else is answered permission_denied by the server itself.
 #pragma once
 
 #include <cstddef>
@@ -36,6 +45,10 @@ namespace superd::ipc {
 
 inline constexpr int kProtocolVersion = 1;
 inline constexpr std::size_t kMaxLineBytes = 1 << 20;
+// Where superd listens unless the config says otherwise; superctl's default, which the
+// SUPERD_SOCKET environment variable (and then -s) overrides.
+inline constexpr std::string_view kDefaultSocketPath = "/run/super/super.sock";
+inline constexpr std::string_view kSocketEnvVar = "SUPERD_SOCKET";
 
 namespace cmd {
 inline constexpr std::string_view hello = "hello";

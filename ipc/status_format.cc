@@ -1,0 +1,181 @@
+#include "ipc/status_format.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+
+namespace superd::ipc {
+
+using nlohmann::json;
+
+namespace {
+
+std::string text_field(const json& object, const char* key) {
+  const auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::int64_t int_field(const json& object, const char* key) {
+  const auto it = object.find(key);
+  if (it == object.end()) return 0;
+  if (it->is_number_unsigned()) {
+    const auto value = it->get<std::uint64_t>();
+    return value > INT64_MAX ? INT64_MAX : static_cast<std::int64_t>(value);
+  }
+  if (it->is_number_integer()) return it->get<std::int64_t>();
+  if (it->is_number_float()) {  // "uptime" may come with a fraction of a second
+    const double value = it->get<double>();
+    if (!std::isfinite(value)) return 0;
+    return value >= 9.2e18 ? INT64_MAX : value <= -9.2e18 ? INT64_MIN : static_cast<std::int64_t>(value);
+  }
+  return 0;
+}
+
+bool bool_field(const json& object, const char* key) {
+  const auto it = object.find(key);
+  return it != object.end() && it->is_boolean() && it->get<bool>();
+}
+
+// Control characters would break the alignment or, worse, talk to the terminal.
+std::string printable(std::string text) {
+  for (char& c : text)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return text;
+}
+
+// Columns are aligned by what the terminal shows: count UTF-8 code points, not bytes.
+std::size_t display_width(const std::string& text) {
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+const char* state_color(const std::string& state) {
+  if (state == "running") return "\x1b[32m";
+  if (state == "starting" || state == "backoff" || state == "stopping") return "\x1b[33m";
+  if (state == "fatal") return "\x1b[1;31m";
+  return nullptr;
+}
+
+std::string colored_state(const std::string& state, const StatusFormatOptions& options) {
+  const char* color = options.color ? state_color(state) : nullptr;
+  return color ? std::string(color) + state + "\x1b[0m" : state;
+}
+
+// Why a service is not running: its reason, then how its last process ended, without
+// saying the same thing twice.
+std::string note_for(const json& service) {
+  if (text_field(service, "state") == "running") return {};
+  const std::string reason = printable(text_field(service, "reason"));
+  const std::string last_exit = printable(text_field(service, "last_exit"));
+  if (reason.empty()) return last_exit;
+  if (last_exit.empty() || reason.find(last_exit) != std::string::npos) return reason;
+  return reason + "; last exit: " + last_exit;
+}
+
+const json& services_of(const json& result) {
+  static const json empty = json::array();
+  if (!result.is_object()) return empty;
+  const auto it = result.find("services");
+  return it != result.end() && it->is_array() ? *it : empty;
+}
+
+constexpr std::size_t kColumns = 6;
+using Row = std::array<std::string, kColumns>;
+
+Row row_for(const json& service) {
+  const std::int64_t pid = int_field(service, "pid");
+  return Row{printable(text_field(service, "name")),
+             printable(text_field(service, "state")),
+             pid > 0 ? std::to_string(pid) : "-",
+             pid > 0 ? format_uptime(int_field(service, "uptime")) : "-",
+             std::to_string(int_field(service, "restarts")),
+             bool_field(service, "enabled") ? "yes" : "no"};
+}
+
+}  // namespace
+
+std::string format_uptime(std::int64_t seconds) {
+  if (seconds < 0) seconds = 0;
+  const std::int64_t days = seconds / 86400;
+  const std::int64_t hours = seconds / 3600 % 24;
+  const std::int64_t minutes = seconds / 60 % 60;
+  const std::int64_t secs = seconds % 60;
+  auto two = [](std::int64_t v) { return (v < 10 ? "0" : "") + std::to_string(v); };
+  if (days > 0) return std::to_string(days) + "d" + std::to_string(hours) + "h";
+  if (hours > 0) return std::to_string(hours) + "h" + two(minutes) + "m";
+  if (minutes > 0) return std::to_string(minutes) + "m" + two(secs) + "s";
+  return std::to_string(secs) + "s";
+}
+
+std::string format_status_table(const json& result, const StatusFormatOptions& options) {
+  std::vector<Row> rows{Row{"NAME", "STATE", "PID", "UPTIME", "RESTARTS", "ENABLED"}};
+  std::vector<std::string> notes{""};
+  for (const json& service : services_of(result)) {
+    if (!service.is_object()) continue;
+    rows.push_back(row_for(service));
+    notes.push_back(note_for(service));
+  }
+  std::array<std::size_t, kColumns> width{};
+  for (const Row& row : rows)
+    for (std::size_t i = 0; i < kColumns; ++i) width[i] = std::max(width[i], display_width(row[i]));
+
+  std::string out;
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    std::string line;
+    for (std::size_t i = 0; i < kColumns; ++i) {
+      const std::string& cell = rows[r][i];
+      // Padding is computed on the plain text; colour codes take no columns.
+      line += (i == 1 && r > 0) ? colored_state(cell, options) : cell;
+      const bool last = i + 1 == kColumns && notes[r].empty();
+      if (!last) line.append(width[i] - display_width(cell) + 2, ' ');
+    }
+    line += notes[r];
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string format_state_lines(const json& result, const std::vector<std::string>& only,
+                               const StatusFormatOptions& options) {
+  const bool everything =
+      only.empty() || std::find(only.begin(), only.end(), "all") != only.end();
+  std::string out;
+  for (const json& service : services_of(result)) {
+    if (!service.is_object()) continue;
+    const std::string name = text_field(service, "name");
+    if (!everything && std::find(only.begin(), only.end(), name) == only.end()) continue;
+    const std::string state = printable(text_field(service, "state"));
+    std::string line = printable(name) + ": " + colored_state(state, options);
+    const std::int64_t pid = int_field(service, "pid");
+    const std::string note = note_for(service);
+    // After a stop, "stopped" says it all; the reason matters when a start went wrong.
+    const bool quiet = state == "stopped" || state == "stopping";
+    if (state == "running" && pid > 0) line += " (pid " + std::to_string(pid) + ")";
+    else if (!note.empty() && !quiet) line += " (" + note + ")";
+    out += line + "\n";
+  }
+  return out;
+}
+
+bool any_not_running(const json& result, const std::vector<std::string>& names) {
+  const json& services = services_of(result);
+  const bool every_enabled =
+      names.empty() || std::find(names.begin(), names.end(), "all") != names.end();
+  auto running = [](const json& service) { return text_field(service, "state") == "running"; };
+  if (every_enabled) {
+    return std::any_of(services.begin(), services.end(), [&](const json& service) {
+      return service.is_object() && bool_field(service, "enabled") && !running(service);
+    });
+  }
+  for (const std::string& name : names) {
+    const auto found = std::find_if(services.begin(), services.end(), [&](const json& service) {
+      return service.is_object() && text_field(service, "name") == name;
+    });
+    if (found == services.end() || !running(*found)) return true;
+  }
+  return false;
+}
+
+}  // namespace superd::ipc

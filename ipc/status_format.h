@@ -1,0 +1,41 @@
+// How superctl shows service status to a person: the `status` table, the one-line
+// summaries after start/stop/restart, and which results make `status` exit 3. Pure
+// functions of the daemon's result (the ServiceStatus schema in protocol.h), tolerant
+// of missing or mistyped fields: a newer or older daemon must not crash superctl.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace superd::ipc {
+
+struct StatusFormatOptions {
+  bool color = false;  // ANSI colours on the state; main decides (isatty, NO_COLOR)
+};
+
+// "9s", "4m12s", "2h05m", "3d4h": the two largest units, the second one zero-padded
+// below a day, so a column of uptimes reads at a glance.
+std::string format_uptime(std::int64_t seconds);
+
+// NAME STATE PID UPTIME RESTARTS ENABLED, aligned, one row per service of
+// result["services"]; a service that is not running gets its reason and last exit
+// after the columns. Ends with '\n'.
+std::string format_status_table(const nlohmann::json& result,
+                                const StatusFormatOptions& options = {});
+
+// "app: running (pid 1234)", "worker: fatal (exec /usr/bin/celery: No such file or
+// directory)" or "flower: stopped" (no reason after a stop), one line per service of result["services"] whose name is in `only`
+// (every service when `only` is empty or holds "all").
+std::string format_state_lines(const nlohmann::json& result,
+                               const std::vector<std::string>& only = {},
+                               const StatusFormatOptions& options = {});
+
+// `superctl status` exits 3 when a named service (or, with no names, an enabled one)
+// is not in state "running". Named services the result lacks count as not running;
+// "all" among the names means every enabled service.
+bool any_not_running(const nlohmann::json& result, const std::vector<std::string>& names);
+
+}  // namespace superd::ipc

@@ -1,0 +1,138 @@
+// superctl's presentation of status results.
+#include "ipc/status_format.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace superd::ipc {
+namespace {
+
+using nlohmann::json;
+
+json service(std::string name, std::string state, int pid, int uptime, bool enabled,
+             std::string reason = "", std::string last_exit = "", int restarts = 0) {
+  return {{"name", name},         {"state", state},       {"pid", pid},
+          {"since", 1700000000},  {"uptime", uptime},     {"restarts", restarts},
+          {"enabled", enabled},   {"desired", "up"},      {"last_exit", last_exit},
+          {"reason", reason}};
+}
+
+TEST(FormatUptime, TwoLargestUnits) {
+  EXPECT_EQ(format_uptime(0), "0s");
+  EXPECT_EQ(format_uptime(9), "9s");
+  EXPECT_EQ(format_uptime(59), "59s");
+  EXPECT_EQ(format_uptime(60), "1m00s");
+  EXPECT_EQ(format_uptime(4 * 60 + 12), "4m12s");
+  EXPECT_EQ(format_uptime(3600), "1h00m");
+  EXPECT_EQ(format_uptime(2 * 3600 + 5 * 60 + 59), "2h05m");
+  EXPECT_EQ(format_uptime(86400), "1d0h");
+  EXPECT_EQ(format_uptime(3 * 86400 + 4 * 3600 + 1234), "3d4h");
+  EXPECT_EQ(format_uptime(-5), "0s");
+}
+
+TEST(FormatStatusTable, AlignedWithReasonsForServicesNotRunning) {
+  const json result = {
+      {"services",
+       {service("app", "running", 1234, 7500, true),
+        service("worker", "fatal", 0, 0, true, "exec /usr/bin/celery: No such file or directory",
+                "", 5),
+        service("flower", "stopped", 0, 0, false, "", "killed by signal KILL")}}};
+  EXPECT_EQ(format_status_table(result),
+            "NAME    STATE    PID   UPTIME  RESTARTS  ENABLED\n"
+            "app     running  1234  2h05m   0         yes\n"
+            "worker  fatal    -     -       5         yes      exec /usr/bin/celery: No such file or directory\n"
+            "flower  stopped  -     -       0         no       killed by signal KILL\n");
+}
+
+TEST(FormatStatusTable, FractionalUptimeIsTruncated) {
+  json app = service("app", "running", 42, 0, true);
+  app["uptime"] = 125.9;
+  EXPECT_NE(format_status_table({{"services", {app}}}).find(" 2m05s "), std::string::npos);
+  app["uptime"] = 1e300;
+  EXPECT_NO_THROW(format_status_table({{"services", {app}}}));
+}
+
+TEST(FormatStatusTable, ReasonAndLastExitBothShownOnce) {
+  const json result = {{"services",
+                        {service("a", "fatal", 0, 0, true, "5 quick exits in a row", "exited with status 1"),
+                         service("b", "fatal", 0, 0, true, "exited with status 2", "exited with status 2")}}};
+  const std::string table = format_status_table(result);
+  EXPECT_NE(table.find("5 quick exits in a row; last exit: exited with status 1"), std::string::npos);
+  EXPECT_NE(table.find("  exited with status 2\n"), std::string::npos);
+  EXPECT_EQ(table.find("status 2; last exit"), std::string::npos);
+}
+
+TEST(FormatStatusTable, ColourOnlyWhenAskedAndAlignmentUnaffected) {
+  const json result = {{"services",
+                        {service("app", "running", 1, 1, true), service("w", "backoff", 0, 0, true),
+                         service("f", "fatal", 0, 0, true), service("s", "stopped", 0, 0, true)}}};
+  const std::string plain = format_status_table(result);
+  EXPECT_EQ(plain.find('\x1b'), std::string::npos);
+  const std::string colored = format_status_table(result, {.color = true});
+  EXPECT_NE(colored.find("\x1b[32mrunning\x1b[0m  "), std::string::npos);
+  EXPECT_NE(colored.find("\x1b[33mbackoff\x1b[0m  "), std::string::npos);
+  EXPECT_NE(colored.find("\x1b[1;31mfatal\x1b[0m    "), std::string::npos);
+  EXPECT_NE(colored.find(" stopped  "), std::string::npos);  // not coloured
+  // Stripping the escapes gives the plain table back.
+  std::string stripped;
+  for (std::size_t i = 0; i < colored.size(); ++i) {
+    if (colored[i] == '\x1b') {
+      i = colored.find('m', i);
+      continue;
+    }
+    stripped += colored[i];
+  }
+  EXPECT_EQ(stripped, plain);
+}
+
+TEST(FormatStatusTable, SurvivesAnyShapeOfResult) {
+  for (const json& result :
+       {json(nullptr), json::array(), json::object(), json{{"services", 5}},
+        json{{"services", {1, "x", nullptr, json::object()}}},
+        json{{"services", {{{"name", 5}, {"state", {1}}, {"pid", "12"}, {"uptime", -1.5},
+                             {"restarts", 18446744073709551615ull}, {"enabled", "yes"}}}}}}) {
+    EXPECT_NO_THROW(format_status_table(result, {.color = true})) << result.dump();
+    EXPECT_NO_THROW(format_state_lines(result)) << result.dump();
+    EXPECT_NO_THROW(any_not_running(result, {"x"})) << result.dump();
+  }
+  EXPECT_EQ(format_status_table(json::object()), "NAME  STATE  PID  UPTIME  RESTARTS  ENABLED\n");
+}
+
+TEST(FormatStatusTable, ControlCharactersAreNeutralised) {
+  const json result = {{"services", {service("a", "fatal", 0, 0, true, "bad\x1b]0;title\x07\nline")}}};
+  const std::string table = format_status_table(result);
+  EXPECT_EQ(table.find('\x1b'), std::string::npos);
+  EXPECT_EQ(std::count(table.begin(), table.end(), '\n'), 2);
+}
+
+TEST(FormatStateLines, OnePerRequestedService) {
+  const json result = {{"services",
+                        {service("app", "running", 1234, 3, true),
+                         service("worker", "fatal", 0, 0, true, "exec /x: No such file or directory"),
+                         service("flower", "stopped", 0, 0, true, "stopped (killed by signal TERM)")}}};
+  EXPECT_EQ(format_state_lines(result, {"app", "worker"}),
+            "app: running (pid 1234)\nworker: fatal (exec /x: No such file or directory)\n");
+  EXPECT_EQ(format_state_lines(result, {"all"}),
+            "app: running (pid 1234)\nworker: fatal (exec /x: No such file or directory)\n"
+            "flower: stopped\n");
+  EXPECT_EQ(format_state_lines(result), format_state_lines(result, {"all"}));
+}
+
+TEST(AnyNotRunning, NamedOrEveryEnabled) {
+  const json result = {{"services",
+                        {service("app", "running", 1, 1, true), service("w", "starting", 2, 0, true),
+                         service("off", "stopped", 0, 0, false)}}};
+  EXPECT_FALSE(any_not_running(result, {"app"}));
+  EXPECT_TRUE(any_not_running(result, {"app", "w"}));
+  EXPECT_TRUE(any_not_running(result, {"off"}));      // named: its state counts
+  EXPECT_TRUE(any_not_running(result, {"missing"}));  // absent counts as not running
+  EXPECT_TRUE(any_not_running(result, {}));           // w is enabled and starting
+  const json healthy = {{"services",
+                         {service("app", "running", 1, 1, true), service("off", "stopped", 0, 0, false)}}};
+  EXPECT_FALSE(any_not_running(healthy, {}));  // disabled services do not count
+  EXPECT_FALSE(any_not_running(healthy, {"all"}));
+}
+
+}  // namespace
+}  // namespace superd::ipc
