@@ -992,7 +992,7 @@ bool Loader::key_health(Draft& d, const toml::node& n) {
   return true;
 }
 
-// ready: "started" | "notify" | { tcp|http|exec|log = ..., timeout, interval }
+// ready: "started" | "notify" | { notify = true | tcp|http|exec|log = ..., timeout, interval }
 // health: { tcp|http|exec|log = ..., timeout, interval, failures }
 std::optional<Check> Loader::read_check(const toml::node& n, std::string_view key, bool health) {
   const std::string k(key);
@@ -1015,7 +1015,8 @@ std::optional<Check> Loader::read_check(const toml::node& n, std::string_view ke
   std::string kind_name;
   for (auto [name, value] : in_file_order(*table)) {
     const std::string label = k + "." + std::string(name);
-    if (name == "tcp" || name == "http" || name == "exec" || name == "log") {
+    if (name == "tcp" || name == "http" || name == "exec" || name == "log" ||
+        (name == "notify" && !health)) {
       if (kind_node) {
         errors_.at(*value, "'" + k + "' has both '" + kind_name + "' and '" + std::string(name) +
                                "'; a check has exactly one kind");
@@ -1024,6 +1025,16 @@ std::optional<Check> Loader::read_check(const toml::node& n, std::string_view ke
       }
       kind_node = value;
       kind_name = std::string(name);
+      if (name == "notify") {
+        // { notify = true, timeout = "30s" }: READY=1 on NOTIFY_SOCKET, with a deadline.
+        const auto* flag = value->as_boolean();
+        if (!flag || !flag->get()) {
+          errors_.at(*value, "'" + label + "' must be true");
+          ok = false;
+        }
+        check.kind = Check::Kind::notify;
+        continue;
+      }
       ok = read_check_target(check, name, *value, label) && ok;
     } else if (name == "timeout") {
       if (auto v = read_duration(*value, label, /*positive=*/true)) check.timeout = *v; else ok = false;
@@ -1039,7 +1050,8 @@ std::optional<Check> Loader::read_check(const toml::node& n, std::string_view ke
     }
   }
   if (!kind_node) {
-    errors_.at(n, "'" + k + "' needs one of 'tcp', 'http', 'exec' or 'log'");
+    errors_.at(n, "'" + k + "' needs one of " +
+                      std::string(health ? "" : "'notify', ") + "'tcp', 'http', 'exec' or 'log'");
     return std::nullopt;
   }
   if (!ok) return std::nullopt;

@@ -93,6 +93,7 @@ bool Daemon::prepare(std::string* error) {
 
   std::string store_error;
   if (!enable_store_.load(&store_error)) spdlog::warn("{}", store_error);
+  stop_leftovers_of_previous_run();
 
   std::string reaper_error;
   reaper_ = std::make_unique<Reaper>(&loop_, [this](const Reaper::Ended& e) { on_reaped(e); });
@@ -327,6 +328,8 @@ SpawnResult Daemon::spawn(Service& service) {
   slot.exec_status_pid = child.pid;
   slot.exec_context = std::move(child.context);
   by_pid_[child.pid] = &slot;
+  running_[child.pid] = {service.name(), child.pid, process_start_time(child.pid).value_or(0)};
+  save_running_records();
   return {child.pid, std::nullopt};
 }
 
@@ -415,6 +418,7 @@ void Daemon::on_reaped(const Reaper::Ended& ended) {
     if (it == by_pid_.end()) continue;  // an orphan or a worker of a group: just reaped
     mains.push_back({it->second, pid, wstatus});
     by_pid_.erase(it);
+    running_.erase(pid);
   }
   for (auto [slot, pid, wstatus] : mains) {
     Service& service = *slot->service;
@@ -425,6 +429,7 @@ void Daemon::on_reaped(const Reaper::Ended& ended) {
     }
     service.on_exit(pid, ExitStatus::from_wait_status(wstatus), !group_exists(pid), exec_failure);
   }
+  if (!mains.empty()) save_running_records();
   for (auto& [done, wstatus] : probes) {
     ExitStatus status = ExitStatus::from_wait_status(wstatus);
     done(status.clean(), "check " + status.describe());
@@ -483,6 +488,42 @@ void Daemon::finish_shutdown() {
   sigint_.reset();
   sighup_.reset();
   // The loop now ends once pending log writes and close callbacks are done.
+}
+
+// A superd killed with -9 (or crashed) left its services running; stop them before
+// anything starts, so no service ever runs twice. See proc/leftovers.h for why they are
+// stopped rather than re-adopted.
+void Daemon::stop_leftovers_of_previous_run() {
+  const std::string path = config_.supervisor.state_dir + "/running.json";
+  std::vector<Leftover> leftovers;
+  for (const auto& rec : load_running(path)) {
+    auto start = process_start_time(rec.pid);
+    if (!start || *start != rec.start_time) continue;  // gone, or the pid was reused
+    Leftover l{rec, SIGTERM, true, std::chrono::milliseconds(10000)};
+    if (const ServiceConfig* c = config_.find(rec.service)) {
+      l.stop_signal = c->stop_signal;
+      l.signal_group_first = c->stop_mode == StopMode::group;
+      l.stop_timeout = c->stop_timeout;
+    }
+    leftovers.push_back(l);
+  }
+  if (leftovers.empty()) return;
+  spdlog::warn("a previous superd left {} service process groups running; stopping them "
+               "before anything starts",
+               leftovers.size());
+  sd_notify(0, "STATUS=stopping what a previous superd left running");
+  for (const auto& line : stop_leftovers(leftovers)) spdlog::warn("{}", line);
+  std::string error;
+  if (!save_running(path, {}, &error)) spdlog::warn("{}", error);
+}
+
+void Daemon::save_running_records() {
+  std::vector<RunningRecord> records;
+  for (const auto& [pid, rec] : running_) records.push_back(rec);
+  std::string error;
+  if (!save_running(config_.supervisor.state_dir + "/running.json", records, &error)) {
+    spdlog::warn("recording running processes: {}", error);
+  }
 }
 
 void Daemon::update_notify() {

@@ -20,6 +20,7 @@
 #include "ipc/server.h"
 #include "proc/capture.h"
 #include "proc/fd.h"
+#include "proc/leftovers.h"
 #include "proc/reaper.h"
 #include "proc/spawn.h"
 #include "proc/uv_handle.h"
@@ -103,6 +104,8 @@ class Daemon : public ServiceHost {
   void begin_shutdown(const std::string& why);
   void finish_shutdown();
   void update_notify();
+  void stop_leftovers_of_previous_run();
+  void save_running_records();
 
   // Control plane (control.cc).
   void handle_request(const std::shared_ptr<ipc::Connection>& conn, ipc::Request request);
@@ -130,6 +133,7 @@ class Daemon : public ServiceHost {
   std::map<std::string, std::unique_ptr<Slot>> slots_;
   std::vector<std::unique_ptr<Slot>> retired_;  // removed definitions still stopping
   std::unordered_map<pid_t, Slot*> by_pid_;
+  std::map<pid_t, RunningRecord> running_;  // what state_dir/running.json says
   struct ExecProbe {
     ProbeDone done;
     std::unique_ptr<UvHandle<uv_timer_t>> deadline;
