@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -180,6 +181,10 @@ bool Superd::start(const std::vector<std::string>& extra_env, std::string* why) 
     ::dup2(err, 2);
     ::dup2(err, 1);
     for (const auto& e : extra_env) ::putenv(const_cast<char*>(e.c_str()));
+    if (nofile_limit_ > 0) {
+      rlimit rl{nofile_limit_, nofile_limit_};
+      ::setrlimit(RLIMIT_NOFILE, &rl);
+    }
     ::execl(SUPERD_BIN, SUPERD_BIN, "-c", config_.c_str(), nullptr);
     _exit(127);
   }
@@ -210,6 +215,13 @@ int Superd::stop(std::chrono::milliseconds timeout) {
   if (!done) return -1;
   pid_ = -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void Superd::kill_hard() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
 }
 
 std::string Superd::daemon_log() const { return read_file(stderr_path_); }

@@ -66,6 +66,10 @@ class Superd {
   bool start(const std::vector<std::string>& extra_env = {}, std::string* why = nullptr);
   // SIGTERM and wait (bounded) for it to exit; its exit code, -1 when it did not exit.
   int stop(std::chrono::milliseconds timeout = 20s);
+  // kill -9, as a crash would; its services are left running.
+  void kill_hard();
+  // RLIMIT_NOFILE for the next start (0: inherit).
+  void set_nofile_limit(unsigned long limit) { nofile_limit_ = limit; }
   pid_t pid() const { return pid_; }
   const std::string& config_path() const { return config_; }
   const std::string& socket() const { return socket_; }
@@ -89,6 +93,7 @@ class Superd {
   std::string supervisor_extra_;
   std::string config_, socket_, log_dir_, state_dir_, stderr_path_;
   pid_t pid_ = -1;
+  unsigned long nofile_limit_ = 0;
 };
 
 // Users and groups created for a test and deleted after it.
