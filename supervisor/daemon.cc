@@ -478,12 +478,21 @@ void Daemon::finish_shutdown() {
   }
   server_->close();
   reaper_.reset();
-  for (auto& [name, slot] : slots_) {
-    slot->timer.reset();
-    slot->old_timer.reset();
-    slot->out.reset();
-    slot->err.reset();
-  }
+  // Every handle must be closed for the loop to end.
+  auto close = [](Slot& slot) {
+    slot.timer.reset();
+    slot.old_timer.reset();
+    slot.out.reset();
+    slot.err.reset();
+    slot.old_outputs.clear();
+    slot.notify.reset();
+    slot.ready_runner.reset();
+    slot.health_runner.reset();
+    slot.log_watch.clear();
+  };
+  for (auto& [name, slot] : slots_) close(*slot);
+  for (auto& slot : retired_) close(*slot);
+  probes_.clear();
   sigterm_.reset();
   sigint_.reset();
   sighup_.reset();

@@ -1,5 +1,7 @@
 // superd: `superd -c FILE` runs in the foreground; `superd --check -c FILE` validates;
 // `superd import FILE...` translates systemd units or supervisord programs.
+#include <linux/close_range.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -39,6 +41,10 @@ int check(const std::string& path, bool quiet) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Whatever fds we inherited (a shell's, a CI runner's) must not reach a service, nor
+  // stay open across an exec of ours: mark them all close-on-exec.
+  ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+
   // `superd import` takes its own arguments (--from, files): hand them over untouched.
   if (argc >= 2 && std::string(argv[1]) == "import") {
     std::vector<std::string> args(argv + 2, argv + argc);

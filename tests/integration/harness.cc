@@ -233,12 +233,13 @@ RunResult Superd::ctl(const std::vector<std::string>& args) const {
 }
 
 nlohmann::json Superd::status(const std::string& name) const {
+  // An empty object (not null) when unreachable, so callers may use value() on it.
   ipc::Client client;
   client.set_timeout(5s);
-  if (client.connect(socket_)) return {};
+  if (client.connect(socket_)) return nlohmann::json::object();
   auto reply = client.request("status", {{"names", {name}}});
   auto* json = std::get_if<nlohmann::json>(&reply);
-  if (!json || !json->value("ok", false)) return {};
+  if (!json || !json->is_object() || !json->value("ok", false)) return nlohmann::json::object();
   return (*json)["result"]["services"][0];
 }
 
