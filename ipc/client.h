@@ -18,7 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ipc/codec.h"
-#include "ipc/unique_fd.h"
+#include "proc/fd.h"
 
 namespace superd::ipc {
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <variant>
 
-#include "ipc/unique_fd.h"
+#include "proc/fd.h"
 
 namespace superd::ipc {
 

@@ -24,7 +24,7 @@
 
 #include "ipc/client.h"
 #include "ipc/protocol.h"
-#include "ipc/signal_name.h"
+#include "supervisor/units.h"
 #include "ipc/status_format.h"
 #include "version.h"
 
@@ -280,9 +280,10 @@ int main(int argc, char** argv) {
   inv.verb = app.get_subcommands().front()->get_name();
   inv.format.color = !inv.json_output && want_color();
   if (inv.verb == cmd::signal) {  // a typo is caught before bothering the daemon
-    const std::optional<int> signo = parse_signal(inv.signal);
-    if (!signo) return fail("unknown signal '" + inv.signal + "'");
-    inv.signal = signal_name(*signo);
+    std::string why;
+    const std::optional<int> signo = superd::parse_signal(inv.signal, &why);
+    if (!signo) return fail("bad signal '" + inv.signal + "': " + why);
+    inv.signal = superd::signal_name(*signo);
   }
 
   Client client;
