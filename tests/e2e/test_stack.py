@@ -7,8 +7,13 @@
 Runs as root (etc/demo/setup creates the user `www`; superd drops privileges). It lays
 out the demo with etc/demo/setup in a temporary directory on free loopback ports, starts
 superd with the rendered config (redis, app, worker, flower, nginx), waits until every
-service runs, and checks issue 5's "End-to-end tests" through nginx. It also checks the
-shipped files that need no daemon: `nginx -t` on etc/nginx, `systemd-analyze verify` on
+service runs, and checks issue 5's "End-to-end tests" through nginx, then issue 6's
+zero-downtime restart: 8 clients (threads, a new connection per request) for 8 s through
+the shipped nginx site while `superctl restart app` runs, while `reload-config` changes
+app, and while a restart to a broken release (its code does not import) fails; each time
+0 failed requests, and a new master serving afterwards with no old process left (or, for
+the broken release, the old master still serving). It also checks the shipped files that
+need no daemon: `nginx -t` on etc/nginx, `systemd-analyze verify` on
 etc/superd.service (a copy whose ExecStart=/ExecReload= name the built binaries:
 verify insists that they exist, and /usr/local/bin/superd is not installed in tests).
 
@@ -20,11 +25,15 @@ is stopped by pid even when a test fails or the run is interrupted. Environment:
   E2E_KEEP=1                 keep the demo directory (it is always kept after a failure)
   FLOWER_SRC                 passed to etc/demo/setup (a missing path runs without Flower)
 At the end it prints the figures issue 5's closing note asks for: time from superd's
-start to every service running, kill -9 recovery time, Celery round-trip time.
+start to every service running, kill -9 recovery time, Celery round-trip time; and how
+long the restart and reload-config under load took and the longest request meanwhile
+(tests/bench/zero_downtime measures those properly).
 """
 import atexit
 import html
 import http.client
+import importlib.machinery
+import importlib.util
 import json
 import os
 import pwd
@@ -456,6 +465,142 @@ def _timeout(_signo, _frame):
 
 
 # ---------------------------------------------------------------------------------------
+# Load during a restart (issue 6)
+
+LOAD_CLIENTS = 8
+LOAD_SECONDS = 8.0
+
+
+class Load:
+    """LOAD_CLIENTS threads through the demo's nginx, each a new connection per request
+    (GET /whoami, which says which worker and master answered), until finish_at() says
+    when: at least `duration` seconds, longer when a restart runs long, never more than
+    duration + 60 s. Every request is kept: (start, end, outcome, pid, ppid)."""
+
+    def __init__(self, port, clients=LOAD_CLIENTS, duration=LOAD_SECONDS, path="/whoami"):
+        self.port, self.path = port, path
+        self.records = []
+        self.lock = threading.Lock()
+        self.t_begin = time.monotonic()
+        self.t_min_end = self.t_begin + duration
+        self.t_cap = self.t_min_end + 60
+        self.t_end = self.t_cap   # until finish_at()
+        self.threads = [threading.Thread(target=self._client, daemon=True)
+                        for _ in range(clients)]
+        for t in self.threads:
+            t.start()
+
+    def finish_at(self, t):
+        self.t_end = min(self.t_cap, max(self.t_min_end, t))
+
+    def _client(self):
+        while True:
+            t0 = time.monotonic()
+            if t0 >= self.t_end:
+                return
+            outcome, pid, ppid = "ok", 0, 0
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+            try:
+                conn.request("GET", self.path, headers={"Host": "127.0.0.1",
+                                                        "Connection": "close"})
+                resp = conn.getresponse()
+                body = resp.read()
+                if resp.status != 200:
+                    outcome = f"HTTP {resp.status}"
+                else:
+                    info = json.loads(body)
+                    pid, ppid = info["pid"], info["ppid"]
+            except Exception as e:  # noqa: BLE001 - every failure is a result here
+                outcome = f"{type(e).__name__}: {e}"
+            finally:
+                conn.close()
+            with self.lock:
+                self.records.append((t0, time.monotonic(), outcome, pid, ppid))
+
+    def join(self):
+        deadline = self.t_cap + 15   # a request's own timeout is 10 s
+        for t in self.threads:
+            t.join(max(0.1, deadline - time.monotonic()))
+        if any(t.is_alive() for t in self.threads):
+            raise AssertionError("load clients still running 15 s after the load's end")
+        with self.lock:
+            return sorted(self.records)
+
+
+class StatusPoller:
+    """`superctl --json status` of app every 100 ms in a thread, while a swap runs."""
+
+    def __init__(self):
+        self.samples = []   # (monotonic time, pid, old_pid, state)
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stop_event.is_set():
+            try:
+                app = STACK.status()["app"]
+                self.samples.append((time.monotonic(), app.get("pid", 0),
+                                     app.get("old_pid", 0), app["state"]))
+            except Exception:  # noqa: BLE001 - a missed sample is no result
+                pass
+            self.stop_event.wait(0.1)
+
+    def stop(self):
+        self.stop_event.set()
+        self.thread.join(15)
+        return self.samples
+
+
+class Swap:
+    """What happened while an action (restart, reload-config) ran under load."""
+
+    def __init__(self, old, records, t0, t1, result, samples, survivors):
+        self.old, self.records, self.t0, self.t1 = old, records, t0, t1
+        self.result, self.samples, self.survivors = result, samples, survivors
+        self.failures = [r for r in records if r[2] != "ok"]
+
+    def failure_report(self):
+        counts = {}
+        for r in self.failures:
+            counts[r[2]] = counts.get(r[2], 0) + 1
+        first = [f"{(r[0] - self.t0) * 1000:+.0f} ms: {r[2]}" for r in self.failures[:5]]
+        return (f"{len(self.failures)} of {len(self.records)} requests failed {counts}; "
+                f"first (from the command's start): {first}")
+
+    def answered_after(self):
+        """ppids of the answers to requests sent after the action returned."""
+        return {r[4] for r in self.records if r[0] > self.t1 and r[2] == "ok"}
+
+    def max_latency_ms(self):
+        window = [r[1] - r[0] for r in self.records if r[0] <= self.t1 and r[1] >= self.t0]
+        return max(window, default=0.0) * 1000
+
+    def new_masters_seen(self):
+        return {pid for _, pid, _, _ in self.samples if pid and pid != self.old}
+
+
+def rewrite_app_config(change):
+    """Applies change(app table) to the rendered config and writes it back (with
+    etc/demo/setup's own TOML writer); returns the new config."""
+    loader = importlib.machinery.SourceFileLoader("demo_setup", str(SETUP))
+    spec = importlib.util.spec_from_loader("demo_setup", loader)
+    setup = importlib.util.module_from_spec(spec)
+    loader.exec_module(setup)
+    path = Path(STACK.env["SUPER_CONFIG"])
+    with open(path, "rb") as f:
+        doc = tomllib.load(f)
+    change(doc["service"]["app"])
+    text = setup.dump_toml(doc, "# etc/demo/setup's config, changed by the e2e suite")
+    tmp = path.with_name(path.name + ".new")
+    tmp.write_text(text)
+    os.chmod(tmp, 0o644)
+    tmp.rename(path)
+    STACK.config = tomllib.loads(text)
+    return STACK.config
+
+
+# ---------------------------------------------------------------------------------------
 # Tests that need no daemon
 
 class ShippedFilesTest(unittest.TestCase):
@@ -478,8 +623,38 @@ class ShippedFilesTest(unittest.TestCase):
                           "proxy_set_header Upgrade $http_upgrade;",
                           'proxy_set_header Connection "upgrade";'):
             self.assertIn(directive, flower)
-        self.assertIn("proxy_pass http://127.0.0.1:8000;", site)
         self.assertRegex(site, r"location /static/ \{\s*alias /")
+        # / goes to gunicorn through an upstream that lists it twice, so that nginx can
+        # retry an idempotent request that a leaving worker reset (issue 6).
+        upstream = re.search(r"upstream (\w+) \{([^}]*)\}", site)
+        self.assertIsNotNone(upstream, "no upstream block for the app")
+        servers = re.findall(r"^\s*server\s+(\S+)([^;]*);", upstream.group(2), re.M)
+        self.assertEqual([a for a, _ in servers], ["127.0.0.1:8000"] * 2)
+        for _, params in servers:
+            self.assertIn("max_fails=0", params)
+        root = site[site.index("location / {"):]
+        root = root[:root.index("}")]
+        self.assertIn(f"proxy_pass http://{upstream.group(1)};", root)
+        self.assertRegex(root, r"proxy_next_upstream error timeout;")
+        self.assertNotIn("non_idempotent",
+                         "\n".join(l.split("#")[0] for l in root.splitlines()))
+
+    def test_app_restarts_new_first_on_uvicorns_startup_line(self):
+        """etc/super.toml: app has the held socket and a `log` readiness that matches the
+        line each uvicorn worker prints once it serves, and no access-log line."""
+        with open(REPO / "etc" / "super.toml", "rb") as f:
+            app = tomllib.load(f)["service"]["app"]
+        self.assertEqual(app.get("listen"), ["tcp:127.0.0.1:8000"])
+        ready = app.get("ready")
+        self.assertIsInstance(ready, dict)
+        pattern = re.compile(ready["log"])   # ECMAScript in superd; this subset is the same
+        self.assertTrue(pattern.search(
+            "[2026-11-26 09:09:53 +0000] [2965] [INFO] Application startup complete."))
+        for line in ('[2026-11-26 09:09:53 +0000] [2965] [INFO] Waiting for application startup.',
+                     '127.0.0.1 - - [26/Nov/2026:09:15:48 +0000] "GET /x HTTP/1.0" 200 136 "-" '
+                     '"[x] [1] [INFO] Application startup complete."'):
+            self.assertIsNone(pattern.search(line), line)
+        self.assertGreaterEqual(parse_duration(ready.get("timeout", "0s")), 10)
 
     def test_production_config_passes_superd_check(self):
         """etc/super.toml as shipped (the demo checks its rendered copy). Where the
@@ -801,7 +976,129 @@ class StackTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         STACK.wait_running(["worker"], 30)
 
-    def test_11_stop_services_leaves_no_www_process(self):
+    # Issue 6: zero-downtime restart. superd holds app's port (listen) and starts the new
+    # master first, until uvicorn's startup line (ready = { log = ... }) says a new worker
+    # serves; nginx retries an idempotent request that a leaving worker resets.
+
+    def swap_under_load(self, action, wait_done=None):
+        """Runs action() 2 s into LOAD_SECONDS of load through nginx; wait_done(old master)
+        waits for the swap's end when action() returns before it."""
+        old = self.app_master()
+        self.wait_app_serving(old, 15)
+        wait_for(f"two workers of gunicorn master {old}",
+                 lambda: len(self.workers_of(old)) >= 2, 30)
+        old_keys = [p.key() for p in session_procs(old)]
+        load = Load(STACK.http_port)
+        t1 = time.monotonic()
+        try:
+            time.sleep(2.0)
+            poller = StatusPoller()
+            t0 = time.monotonic()
+            try:
+                result = action()
+                if wait_done:
+                    wait_done(old)
+            finally:
+                t1 = time.monotonic()
+                survivors = [k for k in old_keys if alive(k)]
+                samples = poller.stop()
+        finally:
+            load.finish_at(t1 + 1.0)   # a second of answers after the swap, too
+            records = load.join()
+        swap = Swap(old, records, t0, t1, result, samples, survivors)
+        swap.old_keys = old_keys
+        return swap
+
+    def assert_new_master_took_over(self, swap, what):
+        self.assertEqual(len(swap.failures), 0, swap.failure_report())
+        self.assertEqual(swap.survivors, [], f"processes of the old master {swap.old} alive "
+                         f"after {what}: {[read_proc(k[0]) for k in swap.survivors]}")
+        self.assertTrue(any(old_pid == swap.old for _, _, old_pid, _ in swap.samples),
+                        f"status never showed old_pid {swap.old} during the swap: "
+                        f"{swap.samples[:10]}")
+        new = STACK.wait_running(["app"], 15)["app"]["pid"]
+        self.assertNotEqual(new, swap.old)
+        self.assertEqual(swap.answered_after(), {new},
+                         "masters whose workers answered after the swap")
+        # The new master got superd's socket, not one of its own.
+        env = Path(f"/proc/{new}/environ").read_bytes().split(b"\0")
+        self.assertIn(b"LISTEN_FDS=1", env)
+        self.assertIn(f"LISTEN_PID={new}".encode(), env)
+        STACK.metrics[f"{what} under load: took"] = swap.t1 - swap.t0
+        STACK.metrics[f"{what} under load: max latency"] = swap.max_latency_ms() / 1000
+        log(f"{what} under load: {len(swap.records)} requests, 0 failed, max latency "
+            f"{swap.max_latency_ms():.0f} ms, took {swap.t1 - swap.t0:.2f} s")
+        return new
+
+    def test_11_restart_app_under_load_drops_no_request(self):
+        swap = self.swap_under_load(lambda: STACK.superctl("restart", "app", timeout=90))
+        r = swap.result
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assert_new_master_took_over(swap, "restart")
+
+    def test_12_reload_config_changing_app_under_load_drops_no_request(self):
+        others = {n: s["pid"] for n, s in STACK.status().items() if n != "app"}
+        rewrite_app_config(lambda app: app.setdefault("environment", {}).update(
+            BLOG_RELEASE="e2e-reload"))
+
+        def taken_over(old):
+            def check():
+                app = STACK.status()["app"]
+                if app["state"] == "fatal":
+                    raise Abort(f"app fatal: {app.get('reason')}")
+                return (app["state"] == "running" and app["pid"] != old
+                        and not app.get("old_pid"))
+            wait_for("the new app master to take over after reload-config", check, 60)
+
+        swap = self.swap_under_load(lambda: STACK.superctl("reload-config", timeout=90),
+                                    taken_over)
+        r = swap.result
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        new = self.assert_new_master_took_over(swap, "reload-config")
+        self.assertIn(b"BLOG_RELEASE=e2e-reload",
+                      Path(f"/proc/{new}/environ").read_bytes().split(b"\0"))
+        # Only the changed service was touched.
+        self.assertEqual({n: s["pid"] for n, s in STACK.status().items() if n != "app"},
+                         others)
+
+    def test_13_restart_to_a_broken_release_keeps_the_old_one_serving(self):
+        # A bad deploy: the new code does not import, so the new master's workers fail to
+        # boot (blog/asgi.py loads the views at import), gunicorn's master exits, and the
+        # new instance never becomes ready.
+        views = STACK.dir / "blog" / "blog" / "views.py"
+        original = views.read_bytes()
+        views.write_bytes(b"import blog_release_that_is_not_there  # a broken deploy\n"
+                          + original)
+        try:
+            swap = self.swap_under_load(lambda: STACK.superctl("restart", "app", timeout=90))
+        finally:
+            views.write_bytes(original)
+        r = swap.result
+        self.assertEqual(r.returncode, 1, f"restart to a broken release: {r.stdout}{r.stderr}")
+        log(f"restart to a broken release: superctl exited 1: {(r.stdout + r.stderr).strip()}")
+        self.assertRegex(r.stdout + r.stderr, r"(?i)restart failed",
+                         "superctl restart does not say why it failed")
+        self.assertEqual(len(swap.failures), 0, swap.failure_report())
+        # The old master kept serving, untouched, and is current again.
+        self.assertEqual(swap.survivors, swap.old_keys, "the old instance lost processes")
+        app = STACK.status()["app"]
+        self.assertEqual((app["state"], app["pid"], app.get("old_pid", 0)),
+                         ("running", swap.old, 0), app)
+        self.assertRegex(app.get("reason", ""), r"(?i)restart failed", app)
+        self.assertEqual({rec[4] for rec in swap.records if rec[2] == "ok"}, {swap.old})
+        tried = swap.new_masters_seen()
+        self.assertTrue(tried, f"status never showed a new instance: {swap.samples[:10]}")
+        for pid in tried:
+            self.assertEqual(session_procs(pid), [], f"left over of the failed master {pid}")
+        # The fixed release goes in as usual.
+        r = STACK.superctl("restart", "app", timeout=90)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        new = STACK.wait_running(["app"], 15)["app"]["pid"]
+        self.assertNotEqual(new, swap.old)
+        self.wait_app_serving(new, 15)
+        self.assertFalse(any(alive(k) for k in swap.old_keys))
+
+    def test_14_stop_services_leaves_no_www_process(self):
         names = ["app", "worker"] + (["flower"] if STACK.flower else [])
         STACK.wait_running(names, 30)
         mains = [s["pid"] for n, s in STACK.status().items() if n in names]
@@ -813,7 +1110,7 @@ class StackTest(unittest.TestCase):
         www = pwd.getpwnam(SERVICE_USER).pw_uid
         wait_for("no process of user www left", lambda: not user_procs(www), 5)
 
-    def test_12_sigterm_stops_everything(self):
+    def test_15_sigterm_stops_everything(self):
         st = STACK.status()
         mains = {n: s["pid"] for n, s in st.items() if s.get("pid")}
         tree = [p.key() for p in descendants(STACK.superd.pid)]
