@@ -19,6 +19,8 @@
  *   --exit CODE         exit with CODE now
  *   --kill-self SIG     raise SIG
  *   --notify TEXT       send TEXT as a datagram to $NOTIFY_SOCKET
+ *   --hup-print TEXT    from now on, write TEXT and a newline to stdout on each SIGHUP
+ *   --usr1-print TEXT   from now on, write TEXT and a newline to stdout on each SIGUSR1
  *   --pause             wait for signals forever (the default at the end)
  */
 #define _GNU_SOURCE
@@ -35,6 +37,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <stddef.h>
@@ -79,6 +82,30 @@ static void on_term(int sig) {
   ssize_t n = write(1, msg, sizeof msg - 1);
   (void)n;
   _exit(0);
+}
+
+static const char* hup_text = NULL;
+static const char* usr1_text = NULL;
+
+static void on_print_signal(int sig) {
+  const char* text = sig == SIGHUP ? hup_text : usr1_text;
+  if (!text) return;
+  int saved = errno;
+  struct iovec iov[2] = {{(void*)text, strlen(text)}, {"\n", 1}};
+  ssize_t n = writev(1, iov, 2);
+  (void)n;
+  errno = saved;
+}
+
+static void print_on(int sig, const char* text) {
+  if (sig == SIGHUP) hup_text = text;
+  else usr1_text = text;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_print_signal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaction(sig, &sa, NULL);
 }
 
 static void write_file_atomic(const char* path, const char* text) {
@@ -257,6 +284,8 @@ static int run(int argc, char** argv) {
     else if (!strcmp(a, "--exit")) exit(atoi(v));
     else if (!strcmp(a, "--kill-self")) raise(atoi(v)), i++;
     else if (!strcmp(a, "--notify")) notify(v), i++;
+    else if (!strcmp(a, "--hup-print")) print_on(SIGHUP, v), i++;
+    else if (!strcmp(a, "--usr1-print")) print_on(SIGUSR1, v), i++;
     else if (!strcmp(a, "--pause")) break;
     else {
       fprintf(stderr, "testprog: unknown action %s\n", a);
