@@ -147,28 +147,39 @@ void Connection::handle_line(std::string_view line) {
 
 bool Connection::send(const nlohmann::json& message) {
   if (!open_ || finishing_) return false;
-  auto* write = new WriteRequest;
+  std::string data;
   try {
-    write->data = encode(message);
+    data = encode(message);
   } catch (...) {  // only bad_alloc is left; do not take the daemon down for one reply
-    delete write;
     return false;
   }
   auto* stream = reinterpret_cast<uv_stream_t*>(pipe_);
-  const std::size_t queued = uv_stream_get_write_queue_size(stream);
-  if (queued > 0 && queued + write->data.size() > max_output_bytes_) {
-    delete write;
+  const std::size_t queued = uv_stream_get_write_queue_size(stream) + backlog_.size();
+  if (queued > 0 && queued + data.size() > max_output_bytes_) {
     close();  // the client does not read: a follower that stalled, or a vanished one
     return false;
   }
+  if (writes_pending_ > 0) {
+    // One write at a time; later messages wait as bytes in one buffer, so a client that
+    // reads slowly costs its output bound, not a request object per line.
+    backlog_ += data;
+    return true;
+  }
+  return start_write(std::move(data));
+}
+
+bool Connection::start_write(std::string data) {
+  auto* write = new WriteRequest;
+  write->data = std::move(data);
   write->req.data = this;
   const uv_buf_t buf = uv_buf_init(write->data.data(), static_cast<unsigned>(write->data.size()));
-  const int rc = uv_write(&write->req, stream, &buf, 1, [](uv_write_t* req, int status) {
-    auto* done = reinterpret_cast<WriteRequest*>(req);
-    Connection* self = static_cast<Connection*>(done->req.data);
-    delete done;
-    self->on_write_done(status);
-  });
+  const int rc = uv_write(&write->req, reinterpret_cast<uv_stream_t*>(pipe_), &buf, 1,
+                          [](uv_write_t* req, int status) {
+                            auto* done = reinterpret_cast<WriteRequest*>(req);
+                            Connection* self = static_cast<Connection*>(done->req.data);
+                            delete done;
+                            self->on_write_done(status);
+                          });
   if (rc != 0) {
     delete write;
     close();
@@ -183,6 +194,12 @@ void Connection::on_write_done(int status) {
   if (!open_) return;  // UV_ECANCELED after close(): nothing to do
   if (status < 0) {    // EPIPE, ECONNRESET: the client is gone
     close();
+    return;
+  }
+  if (!backlog_.empty()) {
+    std::string next;
+    next.swap(backlog_);
+    start_write(std::move(next));
     return;
   }
   if (finishing_ && writes_pending_ == 0) close();

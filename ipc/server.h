@@ -106,6 +106,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_lines(std::vector<DecodedLine> lines);
   void handle_line(std::string_view line);
   void on_write_done(int status);
+  bool start_write(std::string data);
   void on_handle_closed();
   // Reply with one message, then close once it is written (or after a grace period).
   void finish_with(const nlohmann::json& message);
@@ -122,6 +123,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool line_clock_running_ = false;  // the timer is timing a half-sent line
   int handles_open_ = 0;
   int writes_pending_ = 0;
+  std::string backlog_;  // encoded messages waiting for the write in flight
   uv_pipe_t* pipe_ = nullptr;
   uv_timer_t* timer_ = nullptr;
   std::shared_ptr<Connection> self_;  // held while handles are open
@@ -133,7 +135,7 @@ struct ServerOptions {
   std::string path;
   std::optional<gid_t> group;
   std::size_t max_connections = 128;
-  std::size_t max_output_bytes = 8 << 20;
+  std::size_t max_output_bytes = 4 << 20;
   std::chrono::milliseconds idle_timeout{10000};
 };
 

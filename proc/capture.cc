@@ -98,6 +98,13 @@ void OutputPipe::remove_listener(int id) {
   if (listeners_.empty()) partial_line_.clear();
 }
 
+void OutputPipe::move_listeners_to(OutputPipe& other) {
+  other.listeners_ = std::move(listeners_);
+  other.next_listener_ = next_listener_;
+  listeners_.clear();
+  partial_line_.clear();
+}
+
 void OutputPipe::drain() {
   int fd = -1;
   if (uv_fileno(read_end_.raw(), &fd) != 0) return;

@@ -32,6 +32,8 @@ class OutputPipe {
   const std::shared_ptr<LogSink>& sink() const { return sink_; }
   int add_listener(LineListener listener);
   void remove_listener(int id);
+  // Hand every listener, ids kept, to a fresh pipe of the same service.
+  void move_listeners_to(OutputPipe& other);
   // Read whatever is buffered in the pipe now, without waiting (used at shutdown).
   void drain();
 

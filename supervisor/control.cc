@@ -307,17 +307,27 @@ void Daemon::cmd_log(const std::shared_ptr<ipc::Connection>& conn, const ipc::Re
     if (auto c = weak.lock()) c->send(json{{"id", id}, {"line", std::string(line)}});
   };
   const std::string service = slot.service->name();
+  std::erase_if(followers_, [](const auto& f) { return f.second.expired(); });
+  followers_.emplace_back(service, conn);
   OutputPipe* out = slot.out.get();
   OutputPipe* err = slot.err.get();
-  int out_id = out->add_listener(listener);
-  int err_id = err ? err->add_listener(listener) : 0;
-  conn->on_close = [this, service, out, err, out_id, err_id] {
+  const int out_id = out->add_listener(listener);
+  const int err_id = err ? err->add_listener(listener) : 0;
+  conn->on_close = [this, service, out_id, err_id] {
     auto it = slots_.find(service);
-    // The pipes may have been replaced (reload-config) or gone (shutdown) meanwhile.
     if (it == slots_.end()) return;
-    if (it->second->out.get() == out) out->remove_listener(out_id);
-    if (err && it->second->err.get() == err) err->remove_listener(err_id);
+    // Listeners keep their ids when a restart hands them to fresh pipes.
+    if (it->second->out) it->second->out->remove_listener(out_id);
+    if (err_id && it->second->err) it->second->err->remove_listener(err_id);
   };
+}
+
+void Daemon::end_followers(const std::string& service) {
+  for (auto& [name, weak] : followers_) {
+    if (name != service) continue;
+    if (auto conn = weak.lock()) conn->close();
+  }
+  std::erase_if(followers_, [&](const auto& f) { return f.first == service; });
 }
 
 json Daemon::reload_config() {
@@ -351,6 +361,7 @@ json Daemon::reload_config() {
     }
     removed.push_back(it->first);
     pending_start_.erase(it->first);
+    end_followers(it->first);
     auto slot = std::move(it->second);
     it = slots_.erase(it);
     slot->retiring = true;
@@ -387,8 +398,8 @@ json Daemon::reload_config() {
     slot.service->set_config(sc);
     if (outputs_changed) {
       // The old process keeps writing into its pipes while it stops; they go with it.
-      if (slot.out) slot.old_outputs.push_back(std::move(slot.out));
-      if (slot.err) slot.old_outputs.push_back(std::move(slot.err));
+      end_followers(sc.name);
+      slot.retire_outputs(slot.service->pgid());
       std::string error;
       if (!open_outputs(slot, &error)) spdlog::error("reload-config: {}", error);
     }

@@ -51,6 +51,12 @@ Daemon::Daemon(Config config)
 }
 
 Daemon::~Daemon() {
+  // Closing the watchers restores the default dispositions; a late TERM must then wait
+  // (blocked) rather than turn a clean exit into death by signal.
+  sigset_t late;
+  sigemptyset(&late);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&late, sig);
+  pthread_sigmask(SIG_BLOCK, &late, nullptr);
   slots_.clear();
   retired_.clear();
   reaper_.reset();
@@ -208,6 +214,24 @@ bool Daemon::open_outputs(Slot& slot, std::string* error) {
   return true;
 }
 
+void Daemon::Slot::retire_outputs(pid_t owner) {
+  if (out) old_outputs.emplace_back(owner, std::move(out));
+  if (err) old_outputs.emplace_back(owner, std::move(err));
+}
+
+bool Daemon::fresh_pipes(Slot& slot, std::string* error) {
+  auto renew = [&](std::unique_ptr<OutputPipe>& pipe) {
+    if (!pipe) return true;
+    auto fresh = OutputPipe::open(&loop_, pipe->sink(), error);
+    if (!fresh) return false;
+    pipe->move_listeners_to(*fresh);  // `log -f` clients follow the new instance
+    slot.old_outputs.emplace_back(slot.service->old_pgid(), std::move(pipe));
+    pipe = std::move(fresh);
+    return true;
+  };
+  return renew(slot.out) && renew(slot.err);
+}
+
 bool Daemon::effective_enabled(const std::string& name) const {
   if (auto saved = enable_store_.get(name)) return *saved;
   const ServiceConfig* c = config_.find(name);
@@ -304,6 +328,12 @@ void Daemon::schedule_pass() {
 SpawnResult Daemon::spawn(Service& service) {
   Slot& slot = *by_service_.at(&service);
   if (!slot.out) return {0, SpawnFailure{"no output pipe (see superd's log)", false}};
+  if (service.old_pgid() != 0) {
+    // A start-new-first restart: the new instance writes into pipes of its own (same log
+    // files), so a `log` readiness check sees only the new instance's lines.
+    std::string error;
+    if (!fresh_pipes(slot, &error)) return {0, SpawnFailure{error, true}};
+  }
   open_listeners(slot);  // again, in case an earlier bind failed
   if (!slot.listen_error.empty()) return {0, SpawnFailure{slot.listen_error, false}};
   PlanExtras extras;
@@ -445,7 +475,11 @@ void Daemon::check_groups() {
     if (s.old_pid() == 0 && s.old_pgid() != 0 && !group_exists(s.old_pgid())) {
       s.on_group_empty(s.old_pgid());
     }
-    if (!s.has_processes()) slot.old_outputs.clear();
+    std::erase_if(slot.old_outputs, [&s](auto& entry) {
+      if (entry.first != 0 && (entry.first == s.pgid() || entry.first == s.old_pgid())) return false;
+      entry.second->drain();  // what the last writers left in the pipe
+      return true;
+    });
   };
   for (auto& [name, slot] : slots_) check(*slot);
   for (auto& slot : retired_) check(*slot);
@@ -478,12 +512,15 @@ void Daemon::finish_shutdown() {
   }
   server_->close();
   reaper_.reset();
+  // The signal watchers stay (unreferenced, they do not keep the loop alive): a TERM
+  // arriving now must not kill superd with the default disposition.
   // Every handle must be closed for the loop to end.
   auto close = [](Slot& slot) {
     slot.timer.reset();
     slot.old_timer.reset();
     slot.out.reset();
     slot.err.reset();
+    for (auto& [owner, pipe] : slot.old_outputs) pipe->drain();
     slot.old_outputs.clear();
     slot.notify.reset();
     slot.ready_runner.reset();
@@ -493,9 +530,6 @@ void Daemon::finish_shutdown() {
   for (auto& [name, slot] : slots_) close(*slot);
   for (auto& slot : retired_) close(*slot);
   probes_.clear();
-  sigterm_.reset();
-  sigint_.reset();
-  sighup_.reset();
   // The loop now ends once pending log writes and close callbacks are done.
 }
 

@@ -74,8 +74,11 @@ class Daemon : public ServiceHost {
     std::shared_ptr<CheckRunner> health_runner;
     int health_failures = 0;
     std::vector<std::pair<OutputPipe*, int>> log_watch;  // ready = { log = ... } listeners
-    // Pipes replaced by reload-config, kept while the old process may still write.
-    std::vector<std::unique_ptr<OutputPipe>> old_outputs;
+    // Pipes replaced (reload-config changed the log settings, or a start-new-first
+    // restart gave the new instance its own), kept while the process group that writes
+    // into them (the pid they belong to) lives.
+    std::vector<std::pair<pid_t, std::unique_ptr<OutputPipe>>> old_outputs;
+    void retire_outputs(pid_t owner);
   };
 
   // Start-up.
@@ -83,6 +86,7 @@ class Daemon : public ServiceHost {
   bool setup_signals(std::string* error);
   std::unique_ptr<Slot> make_slot(const ServiceConfig& config, std::string* error);
   bool open_outputs(Slot& slot, std::string* error);
+  bool fresh_pipes(Slot& slot, std::string* error);
   bool effective_enabled(const std::string& name) const;
   void open_listeners(Slot& slot);
   void open_notify(Slot& slot);
@@ -142,6 +146,10 @@ class Daemon : public ServiceHost {
   std::unordered_map<const Service*, Slot*> by_service_;
   std::set<std::string> pending_start_;  // enabled at boot, waiting for their `after`
   std::vector<Waiter> waiters_;
+  // `log -f` clients, by service: ended when their service's output pipes are replaced
+  // or removed by reload-config (superctl then exits; a new `log -f` follows the new file).
+  std::vector<std::pair<std::string, std::weak_ptr<ipc::Connection>>> followers_;
+  void end_followers(const std::string& service);
   EnableStore enable_store_;
 
   std::unique_ptr<Reaper> reaper_;
