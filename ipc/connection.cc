@@ -79,6 +79,9 @@ bool Connection::start(uv_stream_t* listener) {
     close();
     return false;
   }
+  // The first request must arrive within idle_timeout of connecting, like any line.
+  arm_timer(idle_timeout_);
+  line_clock_running_ = true;
   return true;
 }
 
@@ -102,6 +105,7 @@ void Connection::on_read(ssize_t nread, const uv_buf_t* buf) {
   std::vector<DecodedLine> lines =
       decoder_.feed(std::string_view(buf->base, static_cast<std::size_t>(nread)));
   const bool completed_a_line = !lines.empty();
+  if (completed_a_line) spoken_ = true;
   on_lines(std::move(lines));
   if (!open_ || finishing_) return;
   // The idle clock runs from the first byte of a line, not from the last byte received:
@@ -154,14 +158,16 @@ bool Connection::send(const nlohmann::json& message) {
     return false;
   }
   auto* stream = reinterpret_cast<uv_stream_t*>(pipe_);
-  const std::size_t queued = uv_stream_get_write_queue_size(stream) + backlog_.size();
+  const std::size_t unwritten = uv_stream_get_write_queue_size(stream);
+  const std::size_t queued = unwritten + backlog_.size();
   if (queued > 0 && queued + data.size() > max_output_bytes_) {
     close();  // the client does not read: a follower that stalled, or a vanished one
     return false;
   }
-  if (writes_pending_ > 0) {
-    // One write at a time; later messages wait as bytes in one buffer, so a client that
-    // reads slowly costs its output bound, not a request object per line.
+  if (queued > 0) {
+    // The client is behind: later messages wait as bytes in one buffer until the write
+    // in flight completes, so a slow reader costs its output bound, not a request
+    // object per line.
     backlog_ += data;
     return true;
   }

@@ -58,10 +58,25 @@ void ServerCore::on_connection(uv_stream_t* listener, int status) {
 
 void ServerCore::accept_one() {
   std::size_t counted = 0;
-  for (const Connection* connection : connections_) counted += connection->counted_ ? 1 : 0;
+  Connection* oldest_silent = nullptr;
+  for (Connection* connection : connections_) {
+    if (!connection->counted_) continue;
+    ++counted;
+    if (!connection->spoken_ && connection->is_open() &&
+        (!oldest_silent || connection->serial_ < oldest_silent->serial_)) {
+      oldest_silent = connection;
+    }
+  }
+  // At the limit, a connection that has not said a word yields its place: idle
+  // connections must not lock out a client that has something to ask.
+  if (counted >= options_.max_connections && oldest_silent) {
+    oldest_silent->close();
+    --counted;
+  }
   const bool within_limit = counted < options_.max_connections;
   auto connection =
       std::make_shared<Connection>(Connection::Private{}, this, Peer{}, within_limit);
+  connection->serial_ = next_serial_++;
   connections_.insert(connection.get());
   connection->start(reinterpret_cast<uv_stream_t*>(listener_));
   // From here on the connection keeps itself alive until its handles are closed.

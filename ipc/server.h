@@ -120,7 +120,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::chrono::milliseconds idle_timeout_;
   bool open_ = false;
   bool finishing_ = false;           // last answer queued; close once it is written
-  bool line_clock_running_ = false;  // the timer is timing a half-sent line
+  bool line_clock_running_ = false;
+  bool spoken_ = false;        // a complete request line has arrived
+  std::uint64_t serial_ = 0;   // accept order  // the timer is timing a half-sent line
   int handles_open_ = 0;
   int writes_pending_ = 0;
   std::string backlog_;  // encoded messages waiting for the write in flight

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <cstdint>
 #include <unordered_set>
 
 #include "ipc/server.h"
@@ -38,6 +39,7 @@ class ServerCore {
   std::string group_label_;
   std::optional<SocketFile> socket_;
   uv_pipe_t* listener_ = nullptr;  // freed in its close callback
+  std::uint64_t next_serial_ = 0;
   std::unordered_set<Connection*> connections_;  // open ones; each removes itself on close
 };
 

@@ -1621,7 +1621,8 @@ TEST(ControlRobustness, TwoMebibyteLineIsTooLargeThenClosed) {
   EXPECT_EQ((*m)["error"]["code"], "too_large") << m->dump();
   m = c->read_message(&error);
   EXPECT_FALSE(m) << "closed after too_large: " << m->dump();
-  EXPECT_TRUE(c->at_eof()) << error;
+  // Closed: a clean EOF, or a reset when the rest of the line was still unread.
+  EXPECT_TRUE(c->at_eof() || error.find("reset") != std::string::npos) << error;
 
   // Just under the limit is fine.
   auto c2 = connect_client(d);

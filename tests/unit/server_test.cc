@@ -362,19 +362,43 @@ TEST_F(ServerTest, BusyBeyondMaxConnections) {
   ASSERT_EQ(start({.max_connections = 2}), std::nullopt);
   RawClient a(path_), b(path_);
   ASSERT_TRUE(run_until([&] { return server_->connection_count() == 2; }));
+  // Both have asked something, so neither yields its place.
+  a.write(request_line(1, "hello"));
+  EXPECT_EQ(next_message(a)["ok"], true);
+  b.write(request_line(1, "hello"));
+  EXPECT_EQ(next_message(b)["ok"], true);
   RawClient c(path_);
   const json busy = next_message(c);
   EXPECT_EQ(busy["error"]["code"], "busy");
   EXPECT_EQ(busy["id"], nullptr);
   EXPECT_TRUE(run_until([&] { return c.eof(); }));
-  // The two within the limit are served; once one leaves, a newcomer is too.
-  a.write(request_line(1, "hello"));
-  EXPECT_EQ(next_message(a)["ok"], true);
+  // Once one leaves, a newcomer is served.
   b.close();
   ASSERT_TRUE(run_until([&] { return server_->connection_count() == 1; }));
   RawClient d(path_);
   d.write(request_line(2, "hello"));
   EXPECT_EQ(next_message(d)["ok"], true);
+}
+
+TEST_F(ServerTest, SilentConnectionsYieldTheirPlaceAtTheLimit) {
+  ASSERT_EQ(start({.max_connections = 2}), std::nullopt);
+  RawClient talker(path_), silent(path_);
+  ASSERT_TRUE(run_until([&] { return server_->connection_count() == 2; }));
+  talker.write(request_line(1, "hello"));
+  EXPECT_EQ(next_message(talker)["ok"], true);
+  // Idle connections must not lock out a client with something to ask.
+  RawClient newcomer(path_);
+  newcomer.write(request_line(7, "hello"));
+  const json reply = next_message(newcomer);
+  EXPECT_EQ(reply["ok"], true) << reply.dump();
+  EXPECT_TRUE(run_until([&] { return silent.eof(); }));
+  EXPECT_FALSE(talker.eof());
+}
+
+TEST_F(ServerTest, ConnectionThatNeverSpeaksIsClosedAfterIdleTimeout) {
+  ASSERT_EQ(start({.idle_timeout = std::chrono::milliseconds(150)}), std::nullopt);
+  RawClient silent(path_);
+  EXPECT_TRUE(run_until([&] { return silent.eof(); }));
 }
 
 TEST_F(ServerTest, LineOfExactlyTheLimitIsServed) {
