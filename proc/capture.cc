@@ -10,6 +10,9 @@ namespace superd {
 namespace {
 constexpr size_t kReadSize = 256u << 10;      // fewer wakeups for chatty services
 constexpr size_t kMaxPartialLine = 64u << 10;  // longer lines reach listeners in pieces
+// A service waits on a slow (but working) disk at most this long at a time; after that
+// its output is dropped and counted until the disk catches up.
+constexpr uint64_t kMaxPauseMs = 2000;
 }  // namespace
 
 std::unique_ptr<OutputPipe> OutputPipe::open(uv_loop_t* loop, std::shared_ptr<LogSink> sink,
@@ -19,7 +22,7 @@ std::unique_ptr<OutputPipe> OutputPipe::open(uv_loop_t* loop, std::shared_ptr<Lo
     *error = std::string("pipe: ") + std::strerror(errno);
     return nullptr;
   }
-  std::unique_ptr<OutputPipe> pipe(new OutputPipe(std::move(sink)));
+  std::unique_ptr<OutputPipe> pipe(new OutputPipe(sink));
   UniqueFd read_end(fds[0]);
   pipe->write_end_.reset(fds[1]);
   // A larger pipe absorbs bursts; failing to grow it is harmless.
@@ -36,12 +39,21 @@ std::unique_ptr<OutputPipe> OutputPipe::open(uv_loop_t* loop, std::shared_ptr<Lo
   }
   read_end.release();  // the uv handle owns it now
   pipe->read_end_->data = pipe.get();
+  uv_timer_init(loop, pipe->pause_timer_.get());
+  pipe->pause_timer_.mark_initialized();
+  pipe->pause_timer_->data = pipe.get();
+  OutputPipe* raw = pipe.get();
+  pipe->sink_->set_on_room(raw, [raw] {
+    raw->dropping_ = false;
+    if (raw->paused_) raw->resume();
+  });
   uv_read_start(reinterpret_cast<uv_stream_t*>(pipe->read_end_.get()), &OutputPipe::on_alloc,
                 &OutputPipe::on_read);
   return pipe;
 }
 
-OutputPipe::~OutputPipe() = default;  // UvHandle closes the read end, UniqueFd the write end
+// UvHandle closes the read end and the timer, UniqueFd the write end.
+OutputPipe::~OutputPipe() { sink_->release_on_room(this); }
 
 void OutputPipe::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
   auto* self = static_cast<OutputPipe*>(handle->data);
@@ -54,6 +66,7 @@ void OutputPipe::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
   if (nread > 0) {
     self->sink_->commit(buf->base, static_cast<size_t>(nread));
     if (!self->listeners_.empty()) self->deliver(buf->base, static_cast<size_t>(nread));
+    if (self->sink_->full() && !self->sink_->write_failing() && !self->dropping_) self->pause();
   } else if (nread < 0) {
     // EOF cannot happen while we hold the write end; any other error ends this stream.
     uv_read_stop(stream);
@@ -85,6 +98,27 @@ void OutputPipe::deliver(const char* data, size_t n) {
     partial_line_.clear();
     data = nl + 1;
   }
+}
+
+void OutputPipe::pause() {
+  paused_ = true;
+  uv_read_stop(reinterpret_cast<uv_stream_t*>(read_end_.get()));
+  uv_timer_start(
+      pause_timer_.get(),
+      [](uv_timer_t* t) {
+        auto* self = static_cast<OutputPipe*>(t->data);
+        if (!self) return;
+        self->dropping_ = true;  // the disk is too slow for too long: stop making the service wait
+        self->resume();
+      },
+      kMaxPauseMs, 0);
+}
+
+void OutputPipe::resume() {
+  paused_ = false;
+  uv_timer_stop(pause_timer_.get());
+  uv_read_start(reinterpret_cast<uv_stream_t*>(read_end_.get()), &OutputPipe::on_alloc,
+                &OutputPipe::on_read);
 }
 
 int OutputPipe::add_listener(LineListener listener) {

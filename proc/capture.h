@@ -42,10 +42,15 @@ class OutputPipe {
   static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   void deliver(const char* data, size_t n);
+  void pause();
+  void resume();
 
   std::shared_ptr<LogSink> sink_;
   UvHandle<uv_pipe_t> read_end_;
   UniqueFd write_end_;
+  UvHandle<uv_timer_t> pause_timer_;  // bounds how long a service may wait on the disk
+  bool paused_ = false;
+  bool dropping_ = false;  // the pause ran out: drop, do not pause, until there is room
   std::map<int, LineListener> listeners_;
   int next_listener_ = 1;
   std::string partial_line_;  // only kept while someone listens

@@ -114,15 +114,21 @@ void LogSink::after_work(uv_work_t* req, int /*status*/) {
   sink->in_flight_ = false;
   sink->written_ += sink->job_written_;
   if (sink->job_notice_written_) sink->dropped_ -= sink->job_dropped_before_;
+  sink->write_failing_ = sink->job_dropped_ > 0;
   if (sink->job_dropped_ > 0) {
     sink->dropped_ += sink->job_dropped_;
     sink->drop_reason_ = std::string("writing ") + sink->options_.path + ": " +
                          std::strerror(sink->job_errno_);
   }
   sink->writing_.clear();
-  sink->writing_.release_memory();
-  sink->pending_.release_memory();
+  // Big buffers are kept while output flows (no realloc and fresh pages per job) and
+  // given back once the service is quiet.
+  if (sink->pending_.size() == 0) {
+    sink->writing_.release_memory();
+    sink->pending_.release_memory();
+  }
   sink->kick();
+  if (sink->on_room_ && !sink->full()) sink->on_room_();
   if (sink->on_idle_ && sink->idle()) sink->on_idle_();
 }
 

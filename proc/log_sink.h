@@ -3,10 +3,12 @@
 //
 // The event loop never touches the disk for output: reads land in a pending buffer and
 // one job at a time on libuv's thread pool writes it out, so a slow or full disk cannot
-// stall the loop. The loop also never stops reading the pipe, so a service never blocks
-// on its output because of superd: when the pending buffer is full, further output is
-// dropped and counted, and once writing works again the file says how many bytes went
-// missing. Rotation happens only at a line end, so no line is torn across two files.
+// stall the loop. While the disk works but is slower than the service, the capture pipe
+// pauses (the service waits on its pipe as it would with `| cat > file`, and no line is
+// lost) for at most a bounded time (see capture.cc); when writing fails (disk full, EIO)
+// or the pause runs out, output is dropped and counted instead, so a service never
+// blocks on a broken disk, and once writing works again the file says how many bytes
+// went missing. Rotation happens only at a line end, so no line is torn across files.
 #pragma once
 
 #include <sys/types.h>
@@ -64,6 +66,19 @@ class LogSink : public std::enable_shared_from_this<LogSink> {
   uint64_t dropped_unreported() const { return dropped_; }
   uint64_t bytes_written() const { return written_; }
   bool idle() const { return !in_flight_ && pending_.size() == 0; }
+  // The pending buffer is full: more output now would be dropped.
+  bool full() const { return pending_.size() >= options_.max_pending; }
+  // The last write failed (disk full, EIO): pausing the service would not help.
+  bool write_failing() const { return write_failing_; }
+  // Called on the loop thread when a write job has made room again.
+  // One pipe at a time owns it (a restart may hand the sink to a fresh pipe).
+  void set_on_room(const void* owner, std::function<void()> fn) {
+    room_owner_ = owner;
+    on_room_ = std::move(fn);
+  }
+  void release_on_room(const void* owner) {
+    if (room_owner_ == owner) on_room_ = nullptr, room_owner_ = nullptr;
+  }
   // Called on the loop thread each time a write job finishes (tests, shutdown).
   void set_on_idle(std::function<void()> fn) { on_idle_ = std::move(fn); }
 
@@ -89,6 +104,9 @@ class LogSink : public std::enable_shared_from_this<LogSink> {
   std::string drop_reason_;
   uint64_t written_ = 0;
   std::function<void()> on_idle_;
+  std::function<void()> on_room_;
+  const void* room_owner_ = nullptr;
+  bool write_failing_ = false;
 
   // Job state: handed over with the job, read back in after_work.
   uv_work_t work_req_{};
