@@ -41,8 +41,6 @@ using nlohmann::json;
 using Ms = std::chrono::milliseconds;
 using SteadyClock = std::chrono::steady_clock;
 
-std::string q(const std::string& s) { return "\"" + s + "\""; }
-
 std::string service(const std::string& name, const std::vector<std::string>& args,
                     const std::string& extra = "") {
   std::string cmd = "[" + q(testprog());

@@ -22,26 +22,6 @@
 namespace superd::test {
 namespace {
 
-std::string q(const std::string& s) { return "\"" + s + "\""; }
-
-std::string cmd(const std::vector<std::string>& args) {
-  std::string out = "[" + q(testprog());
-  for (const auto& a : args) out += ", " + q(a);
-  return out + "]";
-}
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 TEST(Crash, KillNineOfSuperdThenRestartRunsNothingTwice) {
   TempDir dir;
   const std::string pidfile = dir / "worker.pid";

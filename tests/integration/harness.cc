@@ -1,6 +1,9 @@
 #include "tests/integration/harness.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -23,6 +26,26 @@ namespace superd::test {
 std::string testprog() { return TESTPROG_BIN; }
 std::string superd_bin() { return SUPERD_BIN; }
 std::string superctl_bin() { return SUPERCTL_BIN; }
+
+std::string q(const std::string& s) { return "\"" + s + "\""; }
+
+std::string cmd(const std::vector<std::string>& args) {
+  std::string out = "[" + q(testprog());
+  for (const auto& a : args) out += ", " + q(a);
+  return out + "]";
+}
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
 
 TempDir::TempDir() {
   char templ[] = "/tmp/superd-test.XXXXXX";

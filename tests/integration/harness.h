@@ -22,6 +22,13 @@ std::string testprog();
 std::string superd_bin();
 std::string superctl_bin();
 
+// A TOML basic string of s (tests only use plain paths and words).
+std::string q(const std::string& s);
+// command = [testprog, args...] as a TOML array.
+std::string cmd(const std::vector<std::string>& args);
+// A free TCP port on 127.0.0.1 (bound and released; good enough on a quiet loopback).
+int free_port();
+
 class TempDir {
  public:
   TempDir();

@@ -18,27 +18,7 @@
 namespace superd::test {
 namespace {
 
-std::string q(const std::string& s) { return "\"" + s + "\""; }
-
-std::string cmd(const std::vector<std::string>& args) {
-  std::string out = "[" + q(testprog());
-  for (const auto& a : args) out += ", " + q(a);
-  return out + "]";
-}
-
 // A free TCP port on 127.0.0.1 (bound and released; good enough on a quiet loopback).
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 std::map<std::string, std::string> parse_info(const std::string& text) {
   std::map<std::string, std::string> out;
   std::istringstream in(text);

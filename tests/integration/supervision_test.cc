@@ -18,8 +18,6 @@
 namespace superd::test {
 namespace {
 
-std::string q(const std::string& s) { return "\"" + s + "\""; }
-
 std::string service(const std::string& name, const std::vector<std::string>& args,
                     const std::string& extra = "") {
   std::string cmd = "[" + q(testprog());
