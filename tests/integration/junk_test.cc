@@ -305,6 +305,10 @@ void junk_connection(const std::string& socket, std::mt19937 rng, int count, Jun
   }
   st.replies += got;
   st.expected_replies += expected;
+  if (got != expected) {
+    st.problem("junk connection: " + std::to_string(got) + " replies to " +
+               std::to_string(expected) + " requests");
+  }
   if (!closed) st.problem("junk connection: not closed after the replies");
 }
 
