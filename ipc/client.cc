@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <thread>
 
 namespace superd::ipc {
 
@@ -30,6 +31,11 @@ std::string describe_connect_error(int error) {
 }
 
 std::optional<std::string> Client::connect(const std::string& path) {
+  path_ = path;
+  at_eof_ = false;
+  decoder_ = LineDecoder{kMaxReplyBytes};
+  ready_.clear();
+  next_ready_ = 0;
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.empty()) return "empty socket path";
@@ -128,8 +134,27 @@ bool is_reply(const json& message) { return message.contains("ok"); }
 
 std::variant<json, std::string> Client::request(std::string_view cmd, json args,
                                                 const StreamCallback& on_stream) {
+  // superd answers `busy` to a connection over its limit (idle connections yield their
+  // place after a moment): reconnect and ask again, for about a second at most.
+  auto reply = request_once(cmd, args, on_stream);
+  for (int attempt = 0; attempt < 8 && !path_.empty(); ++attempt) {
+    auto* json_reply = std::get_if<json>(&reply);
+    if (!json_reply || !json_reply->contains("error") || !(*json_reply)["error"].is_object() ||
+        (*json_reply)["error"].value("code", "") != err::busy) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10 << std::min(attempt, 4)));
+    fd_.reset();
+    if (connect(path_)) break;
+    reply = request_once(cmd, args, on_stream);
+  }
+  return reply;
+}
+
+std::variant<json, std::string> Client::request_once(std::string_view cmd, const json& args,
+                                                     const StreamCallback& on_stream) {
   current_id_ = next_id_++;
-  const json message = {{"id", current_id_}, {"cmd", cmd}, {"args", std::move(args)}};
+  const json message = {{"id", current_id_}, {"cmd", cmd}, {"args", args}};
   if (auto error = send_raw(encode(message))) return *error;
   for (;;) {
     std::string error;

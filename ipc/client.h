@@ -59,6 +59,10 @@ class Client {
   void close() { fd_.reset(); }
 
  private:
+  std::variant<nlohmann::json, std::string> request_once(std::string_view cmd,
+                                                         const nlohmann::json& args,
+                                                         const StreamCallback& on_stream);
+  std::string path_;
   UniqueFd fd_;
   LineDecoder decoder_{kMaxReplyBytes};
   std::vector<std::string> ready_;  // decoded lines not yet consumed

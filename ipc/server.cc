@@ -62,7 +62,9 @@ void ServerCore::accept_one() {
   for (Connection* connection : connections_) {
     if (!connection->counted_) continue;
     ++counted;
+    // Silent for a moment at least: a client that just connected gets to speak.
     if (!connection->spoken_ && connection->is_open() &&
+        uv_now(loop_) - connection->accepted_at_ >= 250 &&
         (!oldest_silent || connection->serial_ < oldest_silent->serial_)) {
       oldest_silent = connection;
     }
@@ -77,6 +79,7 @@ void ServerCore::accept_one() {
   auto connection =
       std::make_shared<Connection>(Connection::Private{}, this, Peer{}, within_limit);
   connection->serial_ = next_serial_++;
+  connection->accepted_at_ = uv_now(loop_);
   connections_.insert(connection.get());
   connection->start(reinterpret_cast<uv_stream_t*>(listener_));
   // From here on the connection keeps itself alive until its handles are closed.

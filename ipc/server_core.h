@@ -26,7 +26,9 @@ class ServerCore {
   uv_loop_t* loop() const { return loop_; }
   const ServerOptions& options() const { return options_; }
   void dispatch(const std::shared_ptr<Connection>& connection, Request request);
-  void forget(Connection* connection) { connections_.erase(connection); }
+  void forget(Connection* connection) {
+    connections_.erase(connection);
+  }
   std::string denied_message(const Peer& peer) const;
 
  private:

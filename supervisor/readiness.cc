@@ -103,7 +103,10 @@ void Daemon::begin_ready_check(Service& service) {
         return service.on_ready_failed(std::string("bad log regex: ") + e.what());
       }
       Service* target = &service;
+      // libstdc++'s regex recurses per character: a long line would overflow superd's
+      // stack. Readiness lines are short; only the first 2 KiB of a line is matched.
       auto listener = [pattern, target](std::string_view line) {
+        line = line.substr(0, 2048);
         if (std::regex_search(line.begin(), line.end(), pattern)) target->on_ready();
       };
       for (OutputPipe* pipe : {slot.out.get(), slot.err.get()}) {

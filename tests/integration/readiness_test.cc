@@ -134,6 +134,20 @@ TEST(Ready, LogLineMatchMakesRunning) {
   EXPECT_GE(st["uptime"].get<double>(), 0.0);
 }
 
+TEST(Ready, LogCheckSurvivesAVeryLongLine) {
+  TempDir dir;
+  // A 40000-character line once overflowed superd's stack in std::regex.
+  const std::string script = dir / "long.sh";
+  write_file(script, "#!/bin/sh\nprintf 'Listening on %040000d\\n' 0\necho 'Listening on :80 ready'\nexec " +
+                         testprog() + " --pause\n");
+  ::chmod(script.c_str(), 0755);
+  Superd d(dir, "[service.l]\ncommand = [" + q(script) +
+                    "]\nready = { log = \"^Listening on .*ready$\", timeout = \"5s\" }\n");
+  ASSERT_TRUE(d.start());
+  EXPECT_TRUE(d.wait_state("l", "running")) << d.daemon_log();
+  EXPECT_TRUE(process_alive(d.pid()));
+}
+
 TEST(Ready, TcpAndHttpChecks) {
   TempDir dir;
   const int port = free_port();
