@@ -1882,6 +1882,7 @@ void flood_with_stalled_followers(int followers, FloodResult* out) {
 }
 
 TEST(ControlRobustness, FollowerThatNeverReadsIsDroppedAndMemoryStaysBounded) {
+  SKIP_UNDER_SANITIZERS();
   FloodResult f;
   flood_with_stalled_followers(1, &f);
   if (HasFatalFailure()) return;
@@ -1900,6 +1901,7 @@ TEST(ControlRobustness, FollowerThatNeverReadsIsDroppedAndMemoryStaysBounded) {
 // Each stalled follower may hold max_output_bytes (8 MiB) of backlog; four of them must
 // not cost superd much more than that.
 TEST(ControlRobustness, FourStalledFollowersStayWithinTheirOutputBounds) {
+  SKIP_UNDER_SANITIZERS();
   FloodResult f;
   flood_with_stalled_followers(4, &f);
   if (HasFatalFailure()) return;

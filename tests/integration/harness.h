@@ -18,6 +18,16 @@ namespace superd::test {
 
 using namespace std::chrono_literals;
 
+// Memory and latency bounds are checked in the release build: ASan's shadow memory and
+// quarantine inflate RSS several times, and its checks slow a flood down.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+#define SKIP_UNDER_SANITIZERS() \
+  if (::superd::test::kSanitized) GTEST_SKIP() << "memory/latency bounds: checked in the release build"
+
 std::string testprog();
 std::string superd_bin();
 std::string superctl_bin();

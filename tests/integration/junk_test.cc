@@ -428,6 +428,7 @@ void junk_round(const std::string& socket, unsigned seed, JunkStats& st,
 }
 
 TEST_F(JunkTest, SuperdKeepsAnsweringAndReturnsToBaseline) {
+  SKIP_UNDER_SANITIZERS();
   const pid_t pid = d_->pid();
   const pid_t noisy_pid = d_->status("noisy")["pid"], quiet_pid = d_->status("quiet")["pid"];
   const std::string& socket = d_->socket();
