@@ -59,7 +59,9 @@ std::optional<std::vector<Daemon::Slot*>> Daemon::resolve_names(
   }
   std::vector<Slot*> out;
   auto add_all = [&] {
-    for (const auto& name : config_.start_order()) out.push_back(slots_.at(name).get());
+    for (const auto& name : start_order_) {
+      if (auto it = slots_.find(name); it != slots_.end()) out.push_back(it->second.get());
+    }
   };
   if (names.empty() && allow_all) add_all();
   for (const auto& n : names) {
@@ -369,6 +371,7 @@ json Daemon::reload_config() {
     retired_.push_back(std::move(slot));
   }
   config_ = std::move(next);
+  start_order_ = config_.start_order();
   for (const auto& sc : config_.services) {
     auto it = slots_.find(sc.name);
     if (it == slots_.end()) {

@@ -246,7 +246,8 @@ int Daemon::run() {
   }
   spdlog::info("superd {} supervising {} services, socket {}", SUPERD_VERSION,
                slots_.size(), config_.supervisor.socket);
-  for (const auto& name : config_.start_order()) {
+  start_order_ = config_.start_order();
+  for (const auto& name : start_order_) {
     if (effective_enabled(name)) pending_start_.insert(name);
   }
   schedule();

@@ -135,6 +135,7 @@ class Daemon : public ServiceHost {
   Config config_;
   uv_loop_t loop_{};
   std::map<std::string, std::unique_ptr<Slot>> slots_;
+  std::vector<std::string> start_order_;  // of config_, computed once per (re)load
   std::vector<std::unique_ptr<Slot>> retired_;  // removed definitions still stopping
   std::unordered_map<pid_t, Slot*> by_pid_;
   std::map<pid_t, RunningRecord> running_;  // what state_dir/running.json says
