@@ -11,6 +11,13 @@
 
 namespace superd {
 
+namespace {
+// Reads that do not fit anywhere land here and are dropped. One buffer for every sink:
+// only the loop thread reads into it and nothing reads it back. (A 64 KiB member made
+// each sink its own mmap with two pages touched: 0.8 MiB of RSS for 100 services.)
+char drop_scratch[65536];
+}  // namespace
+
 // ---- ByteBuffer ----------------------------------------------------------------
 
 ByteBuffer::~ByteBuffer() { std::free(data_); }
@@ -63,13 +70,13 @@ LogSink::~LogSink() {
 
 uv_buf_t LogSink::reserve(size_t suggested) {
   if (pending_.size() >= options_.max_pending) {
-    return uv_buf_init(drop_scratch_, sizeof drop_scratch_);
+    return uv_buf_init(drop_scratch, sizeof drop_scratch);
   }
   return uv_buf_init(pending_.reserve(suggested), static_cast<unsigned>(suggested));
 }
 
 void LogSink::commit(const char* base, size_t n) {
-  if (base == drop_scratch_) {
+  if (base == drop_scratch) {
     if (dropped_ == 0 || drop_reason_.empty()) drop_reason_ = "the disk is not keeping up";
     dropped_ += n;
   } else {

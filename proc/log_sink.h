@@ -98,7 +98,6 @@ class LogSink : public std::enable_shared_from_this<LogSink> {
 
   // Loop-thread state.
   ByteBuffer pending_;
-  char drop_scratch_[65536];  // reads that do not fit anywhere land here and are dropped
   bool in_flight_ = false;
   uint64_t dropped_ = 0;  // lost since the last notice
   std::string drop_reason_;
