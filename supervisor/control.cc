@@ -40,7 +40,7 @@ json Daemon::service_status(const Slot& slot) const {
               {"since", unix_seconds(s.since())},
               {"uptime", uptime},
               {"restarts", s.restarts()},
-              {"enabled", effective_enabled(s.name())},
+              {"enabled", effective_enabled(s.config())},
               {"desired", s.want_up() ? "up" : "down"},
               {"last_exit", s.last_exit()},
               {"reason", s.reason()},
@@ -102,7 +102,7 @@ void Daemon::handle_request(const std::shared_ptr<ipc::Connection>& conn, ipc::R
     if (!slots) return;
     json services = json::array();
     for (Slot* s : *slots) services.push_back(service_status(*s));
-    conn->send(ipc::make_ok(req.id, {{"services", services}}));
+    conn->send(ipc::make_ok(req.id, {{"services", std::move(services)}}));
     return;
   }
   if (cmd == ipc::cmd::log) return cmd_log(conn, req);
@@ -184,10 +184,10 @@ void Daemon::check_waiters() {
       continue;
     }
     if (failures.empty()) {
-      conn->send(ipc::make_ok(w.id, {{"services", services}}));
+      conn->send(ipc::make_ok(w.id, {{"services", std::move(services)}}));
     } else {
       json reply = ipc::make_error(w.id, ipc::err::failed, failures);
-      reply["result"] = {{"services", services}};
+      reply["result"] = {{"services", std::move(services)}};
       conn->send(reply);
     }
   }
@@ -228,10 +228,10 @@ void Daemon::cmd_signal(const std::shared_ptr<ipc::Connection>& conn, const ipc:
     services.push_back(service_status(*s));
   }
   if (failures.empty()) {
-    conn->send(ipc::make_ok(req.id, {{"services", services}}));
+    conn->send(ipc::make_ok(req.id, {{"services", std::move(services)}}));
   } else {
     json reply = ipc::make_error(req.id, ipc::err::failed, failures);
-    reply["result"] = {{"services", services}};
+    reply["result"] = {{"services", std::move(services)}};
     conn->send(reply);
   }
 }
@@ -259,7 +259,7 @@ void Daemon::cmd_enable(const std::shared_ptr<ipc::Connection>& conn, const ipc:
   if (!now) {
     json services = json::array();
     for (Slot* s : *slots) services.push_back(service_status(*s));
-    conn->send(ipc::make_ok(req.id, {{"services", services}}));
+    conn->send(ipc::make_ok(req.id, {{"services", std::move(services)}}));
     return;
   }
   for (Slot* s : *slots) {
@@ -383,7 +383,7 @@ json Daemon::reload_config() {
       }
       slots_.emplace(sc.name, std::move(slot));
       added.push_back(sc.name);
-      if (effective_enabled(sc.name)) pending_start_.insert(sc.name);
+      if (effective_enabled(sc)) pending_start_.insert(sc.name);
       continue;
     }
     Slot& slot = *it->second;

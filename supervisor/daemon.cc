@@ -232,10 +232,10 @@ bool Daemon::fresh_pipes(Slot& slot, std::string* error) {
   return renew(slot.out) && renew(slot.err);
 }
 
-bool Daemon::effective_enabled(const std::string& name) const {
-  if (auto saved = enable_store_.get(name)) return *saved;
-  const ServiceConfig* c = config_.find(name);
-  return c && c->enabled;
+// `superctl enable/disable` outlives the config's `enabled`.
+bool Daemon::effective_enabled(const ServiceConfig& service) const {
+  if (auto saved = enable_store_.get(service.name)) return *saved;
+  return service.enabled;
 }
 
 int Daemon::run() {
@@ -248,7 +248,7 @@ int Daemon::run() {
                slots_.size(), config_.supervisor.socket);
   start_order_ = config_.start_order();
   for (const auto& name : start_order_) {
-    if (effective_enabled(name)) pending_start_.insert(name);
+    if (effective_enabled(slots_.at(name)->service->config())) pending_start_.insert(name);
   }
   schedule();
   update_notify();

@@ -87,7 +87,7 @@ class Daemon : public ServiceHost {
   std::unique_ptr<Slot> make_slot(const ServiceConfig& config, std::string* error);
   bool open_outputs(Slot& slot, std::string* error);
   bool fresh_pipes(Slot& slot, std::string* error);
-  bool effective_enabled(const std::string& name) const;
+  bool effective_enabled(const ServiceConfig& service) const;
   void open_listeners(Slot& slot);
   void open_notify(Slot& slot);
   void on_notify(Slot& slot, pid_t sender, const std::string& text);
