@@ -88,15 +88,17 @@ bool Connection::start(uv_stream_t* listener) {
 }
 
 void Connection::on_read(ssize_t nread, const uv_buf_t* buf) {
-  if (!open_ || finishing_ || nread == 0) return;  // 0: EAGAIN, nothing to do
+  if (!open_ || finishing_ || input_ended_ || nread == 0) return;  // 0: EAGAIN
   if (nread == UV_EOF) {
-    // The client is done sending: deliver what it is owed, then close.
-    finishing_ = true;
+    // The client is done sending: deliver what it is owed (written replies, and replies
+    // still to come), then close.
+    input_ended_ = true;
     uv_read_stop(reinterpret_cast<uv_stream_t*>(pipe_));
-    if (writes_pending_ == 0) {
-      close();
+    if (writes_pending_ > 0) {
+      arm_timer(idle_timeout_);  // it must still read them
     } else {
-      arm_timer(idle_timeout_);
+      uv_timer_stop(timer_);  // a deferred answer may take as long as the service does
+      close_if_done();
     }
     return;
   }
@@ -210,7 +212,18 @@ void Connection::on_write_done(int status) {
     start_write(std::move(next));
     return;
   }
-  if (finishing_ && writes_pending_ == 0) close();
+  if (writes_pending_ == 0 && input_ended_ && !finishing_) uv_timer_stop(timer_);
+  close_if_done();
+}
+
+void Connection::close_if_done() {
+  if (!open_ || writes_pending_ > 0) return;
+  if (finishing_ || (input_ended_ && deferred_replies_ == 0)) close();
+}
+
+void Connection::deferred_reply_sent() {
+  if (deferred_replies_ > 0) --deferred_replies_;
+  close_if_done();
 }
 
 void Connection::finish_with(const nlohmann::json& message) {

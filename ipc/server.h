@@ -87,6 +87,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool send(const nlohmann::json& message);
   void close();
 
+  // A reply the handler sends later (a `restart` that waits for the service). Until
+  // deferred_reply_sent(), a client that has finished sending (shut down its write
+  // side, as `echo ... | nc -U` does) keeps the connection and gets its answer.
+  void defer_reply() { ++deferred_replies_; }
+  void deferred_reply_sent();
+
   // Called once, when the connection ends (handler cleanup), from a libuv callback
   // after the handles are closed; never from inside send() or close(). Cleared after
   // the call, so a lambda that captures the connection does not keep it alive.
@@ -112,6 +118,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void finish_with(const nlohmann::json& message);
   void arm_timer(std::chrono::milliseconds after);
   void on_timer();
+  void close_if_done();  // after the last write, once nothing more is owed
 
   ServerCore* server_;  // null once closed (the server only knows open connections)
   Peer peer_;
@@ -120,6 +127,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::chrono::milliseconds idle_timeout_;
   bool open_ = false;
   bool finishing_ = false;           // last answer queued; close once it is written
+  bool input_ended_ = false;         // the client sent EOF: answer what is owed, then close
+  int deferred_replies_ = 0;
   bool line_clock_running_ = false;
   bool spoken_ = false;        // the client has sent something
   std::uint64_t serial_ = 0;   // accept order

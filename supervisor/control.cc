@@ -152,6 +152,7 @@ void Daemon::cmd_lifecycle(const std::shared_ptr<ipc::Connection>& conn, const i
     else if (req.cmd == ipc::cmd::stop) s->service->stop();
     else s->service->restart();
   }
+  conn->defer_reply();
   waiters_.push_back({conn, req.id, req.cmd, names});
   check_waiters();
 }
@@ -195,6 +196,7 @@ void Daemon::check_waiters() {
       reply["result"] = {{"services", std::move(services)}};
       conn->send(reply);
     }
+    conn->deferred_reply_sent();
   }
   waiters_ = std::move(still);
 }
@@ -271,6 +273,7 @@ void Daemon::cmd_enable(const std::shared_ptr<ipc::Connection>& conn, const ipc:
     pending_start_.erase(s->service->name());
     enable ? s->service->start() : s->service->stop();
   }
+  conn->defer_reply();
   waiters_.push_back({conn, req.id, std::string(enable ? ipc::cmd::start : ipc::cmd::stop), names});
   check_waiters();
 }

@@ -512,6 +512,34 @@ TEST(Control, StartStopRestartReplyWhenTheTransitionHasFinished) {
   EXPECT_EQ(r.err.rfind("superctl: ", 0), 0u) << r.err;
 }
 
+// `echo '{"cmd":"restart",...}' | nc -U SOCKET`: the client shuts down its write side
+// right after the request. Its answer comes only once the restart has finished, and it
+// must still get it (the connection used to close at the EOF and drop it).
+TEST(Control, ClientThatEndsItsInputStillGetsItsDeferredReply) {
+  TempDir dir;
+  Superd d(dir, service("a", {"--pause"}, "start_seconds = \"300ms\""));
+  ASSERT_TRUE(d.start());
+  ASSERT_TRUE(d.wait_state("a", "running"));
+  const pid_t before = pid_of(d, "a");
+
+  auto c = connect_client(d);
+  ASSERT_TRUE(c);
+  ASSERT_FALSE(c->send_raw(R"({"id":7,"cmd":"restart","args":{"names":["a"]}})" "\n"));
+  ASSERT_EQ(::shutdown(c->fd(), SHUT_WR), 0);
+  const auto t0 = SteadyClock::now();
+  std::string error;
+  auto reply = c->read_message(&error);
+  ASSERT_TRUE(reply) << "no reply after the client's EOF: " << error;
+  EXPECT_GE(since(t0), 250ms) << "the reply waits for start_seconds of the new process";
+  EXPECT_EQ((*reply)["id"], 7);
+  EXPECT_EQ((*reply)["ok"], true) << reply->dump();
+  const pid_t after = pid_of(d, "a");
+  EXPECT_NE(after, before);
+  EXPECT_EQ((*reply)["result"]["services"][0]["pid"], after);
+  // Then the connection ends: nothing more is owed.
+  EXPECT_FALSE(c->read_message(&error)) << "the server closes after the last reply";
+}
+
 TEST(Control, RestartStartsAStoppedServiceAndStopWaitsForTheKill) {
   TempDir dir;
   Superd d(dir, service("a", {"--pause"}, "enabled = false") +
