@@ -73,11 +73,13 @@ class InDirectory {
 // A scratch directory with files in it, removed at the end of the test.
 class Scratch {
  public:
-  Scratch() {
-    std::string tmpl = (fs::temp_directory_path() / "superd-import-XXXXXX").string();
-    dir_ = mkdtemp(tmpl.data());
+  explicit Scratch(const fs::path& parent = fs::temp_directory_path()) {
+    std::string tmpl = (parent / "superd-import-XXXXXX").string();
+    if (const char* made = mkdtemp(tmpl.data())) dir_ = made;  // empty: could not create
   }
-  ~Scratch() { fs::remove_all(dir_); }
+  ~Scratch() {
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
   std::string write(const std::string& name, const std::string& text) {
     fs::path p = fs::path(dir_) / name;
     fs::create_directories(p.parent_path());
@@ -120,19 +122,17 @@ TEST_P(ImportGolden, MatchesExpectedOutput) {
   unsetenv("SUPERD_TEST_UNSET");
   // %(here)s is the absolute fixture directory, and the importer wraps long lines, so the
   // output depends on the length of that path: import a copy at a path whose length does
-  // not depend on where the checkout is.
-  char tmpl[] = "/tmp/superd-golden-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const fs::path copy = tmpl;
-  fs::copy(kFixtures, copy, fs::copy_options::recursive);
+  // not depend on where the checkout is (nor on TMPDIR).
+  Scratch copy("/tmp");
+  ASSERT_FALSE(copy.dir().empty());
+  fs::copy(kFixtures, copy.dir(), fs::copy_options::recursive);
   Result r;
   {
-    InDirectory in(copy);
+    InDirectory in(copy.dir());
     r = import(g.files);
   }
-  fs::remove_all(copy);
-  replace_all(r.out, copy.string(), "@FIXTURES@");
-  replace_all(r.err, copy.string(), "@FIXTURES@");
+  replace_all(r.out, copy.dir(), "@FIXTURES@");
+  replace_all(r.err, copy.dir(), "@FIXTURES@");
 
   const fs::path toml_file = kFixtures / (std::string(g.name) + ".expected.toml");
   const fs::path err_file = kFixtures / (std::string(g.name) + ".expected.err");
