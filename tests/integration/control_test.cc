@@ -62,67 +62,10 @@ Ms since(SteadyClock::time_point t) {
   return std::chrono::duration_cast<Ms>(SteadyClock::now() - t);
 }
 
-// ---- bounded process runs ------------------------------------------------------------
-
-struct RunOptions {
-  const TestUser* user = nullptr;  // run as this user, with its groups (initgroups)
-  std::vector<std::string> env;
-  Ms timeout = 15s;
-};
-
-// Like harness run(), but never waits forever (exit_code -2: killed at the deadline),
-// and as a test user it keeps the user's supplementary groups, as a login would.
-RunResult run_bounded(const std::vector<std::string>& argv, const RunOptions& opt = {}) {
-  char out_path[] = "/tmp/superd-ctl-out.XXXXXX";
-  char err_path[] = "/tmp/superd-ctl-err.XXXXXX";
-  int out_fd = ::mkstemp(out_path);
-  int err_fd = ::mkstemp(err_path);
-  // Everything the child needs is built before fork: tests call this from threads.
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  std::vector<char*> env;
-  for (char** e = environ; *e; ++e) env.push_back(*e);
-  for (const auto& e : opt.env) env.push_back(const_cast<char*>(e.c_str()));
-  env.push_back(nullptr);
-  const std::string user_name = opt.user ? opt.user->name() : "";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(out_fd, 1);
-    ::dup2(err_fd, 2);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    ::dup2(devnull, 0);
-    if (opt.user) {
-      if (::initgroups(user_name.c_str(), opt.user->gid()) < 0) _exit(126);
-      if (::setgid(opt.user->gid()) < 0) _exit(126);
-      if (::setuid(opt.user->uid()) < 0) _exit(126);
-    }
-    ::execve(args[0], args.data(), env.data());
-    _exit(127);
-  }
-  int status = 0;
-  bool done = wait_until([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, opt.timeout);
-  RunResult r;
-  if (!done) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
-    r.exit_code = -2;
-  } else {
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  r.out = read_file(out_path);
-  r.err = read_file(err_path);
-  ::close(out_fd);
-  ::close(err_fd);
-  ::unlink(out_path);
-  ::unlink(err_path);
-  return r;
-}
-
 RunResult ctl(const Superd& d, const std::vector<std::string>& args, const RunOptions& opt = {}) {
   std::vector<std::string> argv = {superctl_bin(), "-s", d.socket()};
   argv.insert(argv.end(), args.begin(), args.end());
-  return run_bounded(argv, opt);
+  return run(argv, opt);
 }
 
 std::string show(const RunResult& r) {
@@ -991,7 +934,7 @@ TEST(Control, BrokenReloadConfigChangesNothingAndListsEveryLocation) {
   const int restart_line = line_of(cfg, "restart = 5");
   const int missing_line = line_of(cfg, "/nonexistent/program");
   ASSERT_GT(bogus_line, 0);
-  auto check = run_bounded({superd_bin(), "--check", "-c", cfg});
+  auto check = run({superd_bin(), "--check", "-c", cfg});
   EXPECT_EQ(check.exit_code, 1) << show(check);
 
   auto r = ctl(d, {"reload-config"});
@@ -1299,35 +1242,35 @@ TEST(Control, HelloVersionAndHelp) {
   const std::string version = reply["result"]["version"];
   EXPECT_FALSE(version.empty());
 
-  auto r = run_bounded({superctl_bin(), "--version"});
+  auto r = run({superctl_bin(), "--version"});
   EXPECT_EQ(r.exit_code, 0) << show(r);
   EXPECT_EQ(r.out, "superctl " + version + "\n");
-  r = run_bounded({superd_bin(), "--version"});
+  r = run({superd_bin(), "--version"});
   EXPECT_EQ(r.exit_code, 0) << show(r);
   EXPECT_NE(r.out.find(version), std::string::npos) << r.out;
 
   for (const std::string verb : {"status", "start", "stop", "restart", "reload", "enable",
                                  "disable", "signal", "log", "reload-config", "shutdown"}) {
-    r = run_bounded({superctl_bin(), verb, "--help"});
+    r = run({superctl_bin(), verb, "--help"});
     EXPECT_EQ(r.exit_code, 0) << verb << "\n" << show(r);
     EXPECT_NE(r.out.find(verb), std::string::npos) << verb << "\n" << r.out;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << verb << "\n" << r.out;
     EXPECT_EQ(r.err, "") << verb;
   }
-  r = run_bounded({superctl_bin(), "log", "--help"});
+  r = run({superctl_bin(), "log", "--help"});
   EXPECT_NE(r.out.find("--follow"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("--lines"), std::string::npos) << r.out;
-  r = run_bounded({superctl_bin(), "enable", "--help"});
+  r = run({superctl_bin(), "enable", "--help"});
   EXPECT_NE(r.out.find("--now"), std::string::npos) << r.out;
-  r = run_bounded({superctl_bin(), "--help"});
+  r = run({superctl_bin(), "--help"});
   EXPECT_EQ(r.exit_code, 0) << show(r);
   for (const char* verb : {"status", "start", "stop", "restart", "reload", "enable", "disable",
                            "signal", "log", "reload-config", "shutdown"}) {
     EXPECT_NE(r.out.find(verb), std::string::npos) << verb;
   }
-  r = run_bounded({superctl_bin()});
+  r = run({superctl_bin()});
   EXPECT_EQ(r.exit_code, 1) << show(r);
-  r = run_bounded({superctl_bin(), "-s", d.socket(), "frobnicate"});
+  r = run({superctl_bin(), "-s", d.socket(), "frobnicate"});
   EXPECT_EQ(r.exit_code, 1) << show(r);
   EXPECT_EQ(r.err.rfind("superctl: ", 0), 0u) << r.err;
 }
@@ -1335,7 +1278,7 @@ TEST(Control, HelloVersionAndHelp) {
 TEST(Control, UnreachableDaemonIsExit69NamingTheSocket) {
   TempDir dir;
   const std::string missing = dir / "nothing-here.sock";
-  auto r = run_bounded({superctl_bin(), "-s", missing, "status"});
+  auto r = run({superctl_bin(), "-s", missing, "status"});
   EXPECT_EQ(r.exit_code, 69) << show(r);
   EXPECT_EQ(r.err, "superctl: cannot connect to " + missing + ": no such socket\n");
   EXPECT_EQ(r.out, "");
@@ -1348,13 +1291,13 @@ TEST(Control, UnreachableDaemonIsExit69NamingTheSocket) {
   std::strncpy(addr.sun_path, stale.c_str(), sizeof addr.sun_path - 1);
   ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   ::close(fd);
-  r = run_bounded({superctl_bin(), "-s", stale, "restart", "app"});
+  r = run({superctl_bin(), "-s", stale, "restart", "app"});
   EXPECT_EQ(r.exit_code, 69) << show(r);
   EXPECT_EQ(r.err,
             "superctl: cannot connect to " + stale + ": connection refused (is superd running?)\n");
 
   // $SUPERD_SOCKET when there is no -s.
-  r = run_bounded({superctl_bin(), "status"}, {.env = {"SUPERD_SOCKET=" + missing}});
+  r = run({superctl_bin(), "status"}, {.env = {"SUPERD_SOCKET=" + missing}});
   EXPECT_EQ(r.exit_code, 69) << show(r);
   EXPECT_NE(r.err.find(missing), std::string::npos) << r.err;
 

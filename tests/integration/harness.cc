@@ -81,34 +81,44 @@ bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds tim
   return true;
 }
 
-RunResult run(const std::vector<std::string>& argv, std::optional<uid_t> uid,
-              std::optional<gid_t> gid, const std::vector<std::string>& extra_env) {
+RunResult run(const std::vector<std::string>& argv, const RunOptions& opt) {
   char out_path[] = "/tmp/superd-run-out.XXXXXX";
   char err_path[] = "/tmp/superd-run-err.XXXXXX";
   int out_fd = ::mkstemp(out_path);
   int err_fd = ::mkstemp(err_path);
+  // Everything the child needs is built before fork: tests call this from threads.
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<char*> env;
+  for (char** e = environ; *e; ++e) env.push_back(*e);
+  for (const auto& e : opt.env) env.push_back(const_cast<char*>(e.c_str()));
+  env.push_back(nullptr);
+  const std::string user_name = opt.user ? opt.user->name() : "";
   pid_t pid = ::fork();
   if (pid == 0) {
     ::dup2(out_fd, 1);
     ::dup2(err_fd, 2);
     int devnull = ::open("/dev/null", O_RDONLY);
     ::dup2(devnull, 0);
-    if (gid) {
-      ::setgroups(0, nullptr);
-      if (::setgid(*gid) < 0) _exit(126);
+    if (opt.user) {
+      if (::initgroups(user_name.c_str(), opt.user->gid()) < 0) _exit(126);
+      if (::setgid(opt.user->gid()) < 0) _exit(126);
+      if (::setuid(opt.user->uid()) < 0) _exit(126);
     }
-    if (uid && ::setuid(*uid) < 0) _exit(126);
-    for (const auto& e : extra_env) ::putenv(const_cast<char*>(e.c_str()));
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
+    ::execve(args[0], args.data(), env.data());
     _exit(127);
   }
   int status = 0;
-  ::waitpid(pid, &status, 0);
+  bool done = wait_until([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, opt.timeout);
   RunResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (!done) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    r.exit_code = -2;
+  } else {
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
   r.out = read_file(out_path);
   r.err = read_file(err_path);
   ::close(out_fd);

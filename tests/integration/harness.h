@@ -62,10 +62,15 @@ struct RunResult {
   std::string out;
   std::string err;
 };
-// Run a program with arguments, optionally as another uid/gid, capturing its output.
-RunResult run(const std::vector<std::string>& argv, std::optional<uid_t> uid = std::nullopt,
-              std::optional<gid_t> gid = std::nullopt,
-              const std::vector<std::string>& extra_env = {});
+class TestUser;
+struct RunOptions {
+  const TestUser* user = nullptr;  // run as this user, with its groups (initgroups)
+  std::vector<std::string> env;    // added to the test's environment
+  std::chrono::milliseconds timeout = 15s;
+};
+// Run a program with arguments, capturing its output. Never waits forever: exit_code
+// -2 means it was killed at the deadline.
+RunResult run(const std::vector<std::string>& argv, const RunOptions& opt = {});
 
 bool process_alive(pid_t pid);  // exists and is not a zombie
 std::vector<pid_t> processes_in_group(pid_t pgid);
