@@ -18,7 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ipc/codec.h"
-#include "proc/fd.h"
+#include "base/fd.h"
 
 namespace superd::ipc {
 

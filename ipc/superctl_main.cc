@@ -24,7 +24,7 @@
 
 #include "ipc/client.h"
 #include "ipc/protocol.h"
-#include "supervisor/units.h"
+#include "base/values.h"
 #include "ipc/status_format.h"
 #include "version.h"
 

@@ -13,9 +13,9 @@
 #include <string>
 #include <string_view>
 
-#include "proc/fd.h"
+#include "base/fd.h"
 #include "proc/log_sink.h"
-#include "proc/uv_handle.h"
+#include "base/uv_handle.h"
 
 namespace superd {
 

@@ -2,7 +2,7 @@
 // async-signal-safe calls, because the parent is multithreaded (libuv's pool, spdlog).
 #pragma once
 
-#include "proc/spawn.h"
+#include "proc/launch_plan.h"
 
 namespace superd {
 

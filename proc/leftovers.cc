@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "proc/fd.h"
+#include "base/fd.h"
 
 namespace superd {
 namespace {

@@ -10,7 +10,7 @@
 #include <string>
 #include <variant>
 
-#include "proc/fd.h"
+#include "base/fd.h"
 
 namespace superd {
 

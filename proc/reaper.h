@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "proc/uv_handle.h"
+#include "base/uv_handle.h"
 
 namespace superd {
 

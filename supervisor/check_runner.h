@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "proc/uv_handle.h"
+#include "base/uv_handle.h"
 #include "supervisor/config.h"
 #include "supervisor/net_probe.h"
 

@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-namespace superd {
+#include "base/values.h"
 
-using Duration = std::chrono::milliseconds;
+namespace superd {
 
 struct SourcePos {
   std::string file;

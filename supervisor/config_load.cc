@@ -31,8 +31,8 @@
 #include <sstream>
 #include <toml++/toml.h>
 
-#include "supervisor/env_file.h"
-#include "supervisor/units.h"
+#include "base/env_file.h"
+#include "base/values.h"
 
 namespace superd {
 namespace {

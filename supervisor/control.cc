@@ -11,7 +11,7 @@
 #include "supervisor/config_load.h"
 #include "supervisor/daemon.h"
 #include "supervisor/log_tail.h"
-#include "supervisor/units.h"
+#include "base/values.h"
 #include "version.h"
 
 namespace superd {

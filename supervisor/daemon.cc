@@ -13,7 +13,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "supervisor/units.h"
+#include "base/values.h"
+#include "supervisor/spawn_spec_of.h"
 #include "version.h"
 
 namespace superd {
@@ -337,20 +338,20 @@ SpawnResult Daemon::spawn(Service& service) {
   }
   open_listeners(slot);  // again, in case an earlier bind failed
   if (!slot.listen_error.empty()) return {0, SpawnFailure{slot.listen_error, false}};
-  PlanExtras extras;
-  extras.stdout_fd = slot.out->write_fd();
-  extras.stderr_fd = slot.err ? slot.err->write_fd() : slot.out->write_fd();
+  SpawnSpec spec = spawn_spec_of(service.config());
+  spec.stdout_fd = slot.out->write_fd();
+  spec.stderr_fd = slot.err ? slot.err->write_fd() : slot.out->write_fd();
   for (const auto& fd : slot.listeners) {
-    extras.listen_fds.push_back(fd.get());
-    extras.listen_fdnames += (extras.listen_fdnames.empty() ? "" : ":") + service.name();
+    spec.listen_fds.push_back(fd.get());
+    spec.listen_fdnames += (spec.listen_fdnames.empty() ? "" : ":") + service.name();
   }
   if (service.config().ready.kind == Check::Kind::notify) {
     open_notify(slot);
     if (!slot.notify) return {0, SpawnFailure{"no notify socket (see superd's log)", false}};
-    extras.env.emplace_back("NOTIFY_SOCKET", slot.notify->path());
+    spec.extra_env.emplace_back("NOTIFY_SOCKET", slot.notify->path());
   }
   slot.status_text.clear();
-  auto plan = plan_launch(service.config(), std::move(extras));
+  auto plan = plan_launch(spec);
   if (auto* failure = std::get_if<SpawnFailure>(&plan)) return {0, *failure};
   auto spawned = spawn_process(std::get<LaunchPlan>(plan));
   if (auto* failure = std::get_if<SpawnFailure>(&spawned)) return {0, *failure};

@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include "proc/fd.h"
+#include "base/fd.h"
 
 namespace superd {
 namespace {

@@ -13,7 +13,7 @@
 
 #include "supervisor/config_load.h"
 #include "supervisor/daemon.h"
-#include "supervisor/import.h"
+#include "import/import.h"
 #include "version.h"
 
 namespace {

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <optional>
 
-#include "proc/uv_handle.h"
+#include "base/uv_handle.h"
 
 namespace superd {
 

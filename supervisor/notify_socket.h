@@ -12,8 +12,8 @@
 #include <memory>
 #include <string>
 
-#include "proc/fd.h"
-#include "proc/uv_handle.h"
+#include "base/fd.h"
+#include "base/uv_handle.h"
 
 namespace superd {
 

@@ -11,6 +11,7 @@
 
 #include "proc/listen.h"
 #include "supervisor/daemon.h"
+#include "supervisor/spawn_spec_of.h"
 
 namespace superd {
 
@@ -181,13 +182,12 @@ void Daemon::launch_exec_probe(Slot& slot, const std::vector<std::string>& argv,
                                ProbeDone done) {
   // The check runs as the service runs (user, environment, directory), its output in
   // the service's log.
-  ServiceConfig probe_config = slot.service->config();
-  probe_config.command = argv;
-  probe_config.limits.clear();
-  PlanExtras extras;
-  extras.stdout_fd = slot.out ? slot.out->write_fd() : -1;
-  extras.stderr_fd = slot.err ? slot.err->write_fd() : extras.stdout_fd;
-  auto plan = plan_launch(probe_config, std::move(extras));
+  SpawnSpec spec = spawn_spec_of(slot.service->config());
+  spec.command = argv;
+  spec.limits.clear();
+  spec.stdout_fd = slot.out ? slot.out->write_fd() : -1;
+  spec.stderr_fd = slot.err ? slot.err->write_fd() : spec.stdout_fd;
+  auto plan = plan_launch(spec);
   if (auto* failure = std::get_if<SpawnFailure>(&plan)) return done(false, failure->reason);
   auto spawned = spawn_process(std::get<LaunchPlan>(plan));
   if (auto* failure = std::get_if<SpawnFailure>(&spawned)) return done(false, failure->reason);

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "supervisor/units.h"
+#include "base/values.h"
 
 namespace superd {
 
@@ -20,16 +20,6 @@ const char* state_name(State s) {
     case State::exited: return "exited";
   }
   return "unknown";
-}
-
-ExitStatus ExitStatus::from_wait_status(int wstatus) {
-  if (WIFSIGNALED(wstatus)) return {true, WTERMSIG(wstatus)};
-  return {false, WEXITSTATUS(wstatus)};
-}
-
-std::string ExitStatus::describe() const {
-  if (signaled) return "killed by signal " + signal_name(code);
-  return "exited with status " + std::to_string(code);
 }
 
 Service::Service(ServiceConfig config, ServiceHost& host)

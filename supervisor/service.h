@@ -39,6 +39,7 @@
 #include <optional>
 #include <string>
 
+#include "base/exit_status.h"
 #include "supervisor/config.h"
 
 namespace superd {
@@ -48,22 +49,6 @@ const char* state_name(State s);
 
 using Clock = std::chrono::steady_clock;
 using TimePoint = Clock::time_point;
-
-// How a main process ended.
-struct ExitStatus {
-  bool signaled = false;
-  int code = 0;  // exit code, or the signal number when signaled
-  static ExitStatus from_wait_status(int wstatus);
-  bool clean() const { return !signaled && code == 0; }
-  std::string describe() const;  // "exited with status 1", "killed by signal KILL"
-};
-
-// Why a spawn did not produce a running program. `transient` errors (fork EAGAIN,
-// ENOMEM, ETXTBSY) are retried with backoff; the others make the service fatal.
-struct SpawnFailure {
-  std::string reason;  // "exec /usr/bin/gunicornx: No such file or directory"
-  bool transient = false;
-};
 
 struct SpawnResult {
   pid_t pid = 0;  // > 0 on success; the process group id is the same

@@ -18,7 +18,7 @@
 #include <string_view>
 
 #include "supervisor/config_load.h"
-#include "supervisor/units.h"
+#include "base/values.h"
 #include "tests/fuzz/fuzz_common.h"
 
 using namespace superd;

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "supervisor/env_file.h"
+#include "base/env_file.h"
 #include "tests/fuzz/fuzz_common.h"
 
 using namespace superd;

@@ -1,5 +1,5 @@
 // env_file parsing: the systemd EnvironmentFile= dialect, plus line-numbered errors.
-#include "supervisor/env_file.h"
+#include "base/env_file.h"
 
 #include <gtest/gtest.h>
 

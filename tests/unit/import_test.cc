@@ -3,7 +3,7 @@
 //
 // To refresh the expected files after a deliberate change of output, run the tests with
 // SUPERD_UPDATE_GOLDEN=1 and review the diff.
-#include "supervisor/import.h"
+#include "import/import.h"
 
 #include <gtest/gtest.h>
 #include <toml++/toml.h>

@@ -1,7 +1,7 @@
 // The small value languages of the config. Every parser here is total: any input either
 // yields a value or a short reason, never an exception or an overflowed number, because
 // the config loader is fuzzed and passes user text straight through.
-#include "supervisor/units.h"
+#include "base/values.h"
 
 #include <sys/resource.h>
 
@@ -9,6 +9,8 @@
 #include <csignal>
 #include <cstdint>
 #include <limits>
+
+#include "base/text.h"
 
 namespace superd {
 namespace {
@@ -19,21 +21,6 @@ void set_error(std::string* error, std::string message) {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (to_lower(a[i]) != to_lower(b[i])) return false;
-  }
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 struct Unit {
   std::string_view suffix;
@@ -48,7 +35,7 @@ std::optional<int64_t> parse_scaled(std::string_view text, const Unit* units, si
                                     int64_t bare_factor, bool units_ignore_case,
                                     std::string_view unit_list, std::string_view smallest_unit,
                                     std::string* error) {
-  text = trim(text);
+  text = trim(text, kBlanks);
   if (text.empty()) {
     set_error(error, "empty value");
     return std::nullopt;
@@ -74,7 +61,7 @@ std::optional<int64_t> parse_scaled(std::string_view text, const Unit* units, si
     set_error(error, "expected a number");
     return std::nullopt;
   }
-  std::string_view suffix = trim(text.substr(i));
+  std::string_view suffix = trim(text.substr(i), kBlanks);
 
   int64_t factor = bare_factor;
   if (!suffix.empty()) {
@@ -184,6 +171,33 @@ constexpr RlimitName kRlimits[] = {
     {"locks", RLIMIT_LOCKS},     {"rttime", RLIMIT_RTTIME},
 };
 
+// "RTMIN", "RTMIN+3", "RTMAX-2" as glibc numbers them for programs (RTMIN is 34).
+std::optional<int> parse_realtime_signal(std::string_view name) {
+  struct Base {
+    std::string_view prefix;
+    int origin;
+    char sign;
+  };
+  for (Base b : {Base{"RTMIN", 34, '+'}, Base{"RTMAX", kMaxSignal, '-'}}) {
+    if (name.size() < b.prefix.size() || !iequals(name.substr(0, b.prefix.size()), b.prefix)) {
+      continue;
+    }
+    std::string_view rest = name.substr(b.prefix.size());
+    int offset = 0;
+    if (!rest.empty()) {
+      if (rest[0] != b.sign || rest.size() < 2 || rest.size() > 3) return std::nullopt;
+      for (char c : rest.substr(1)) {
+        if (!is_digit(c)) return std::nullopt;
+        offset = offset * 10 + (c - '0');
+      }
+    }
+    const int n = b.origin + (b.sign == '+' ? offset : -offset);
+    if (n < 34 || n > kMaxSignal) return std::nullopt;
+    return n;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<Duration> parse_duration(std::string_view text, std::string* error) {
@@ -226,6 +240,7 @@ std::optional<int> parse_signal(std::string_view text, std::string* error) {
   for (const auto& s : kSignals) {
     if (iequals(name, s.name)) return s.number;
   }
+  if (auto n = parse_realtime_signal(name)) return n;
   set_error(error, "unknown signal");
   return std::nullopt;
 }

@@ -1,5 +1,5 @@
 // The value languages of the config: durations, sizes, signals, umask, rlimit names.
-#include "supervisor/units.h"
+#include "base/values.h"
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>

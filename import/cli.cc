@@ -9,7 +9,7 @@
 #include <set>
 #include <sstream>
 
-#include "supervisor/import.h"
+#include "import/import.h"
 
 namespace superd {
 namespace {
@@ -31,7 +31,7 @@ std::optional<SourceKind> detect(const std::string& path, std::string_view text)
   if (ends_with(path, ".conf") || ends_with(path, ".ini")) return SourceKind::supervisord;
   std::istringstream in{std::string(text)};
   for (std::string line; std::getline(in, line);) {
-    std::string_view l = importer::trim(line);
+    std::string_view l = trim(line);
     if (l == "[Service]" || l == "[Socket]" || l == "[Unit]" || l == "[Install]") return SourceKind::systemd;
     if (l.rfind("[program:", 0) == 0 || l.rfind("[group:", 0) == 0 || l == "[supervisord]" ||
         l == "[unix_http_server]" || l == "[include]") {

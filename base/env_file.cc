@@ -8,10 +8,12 @@
 //    line, any other backslash stays (so "C:\temp" and regexes survive).
 // Unlike systemd we refuse text after a closing quote (other than a # comment) instead
 // of gluing it on: `A="x" # note` would otherwise silently become "x# note".
-#include "supervisor/env_file.h"
+#include "base/env_file.h"
 
 #include <optional>
 #include <string>
+
+#include "base/file_read.h"
 
 namespace superd {
 namespace {
@@ -218,5 +220,22 @@ std::string normalize(std::string_view text) {
 }  // namespace
 
 EnvFileResult parse_env_file(std::string_view text) { return Parser(normalize(text)).run(); }
+
+std::optional<std::vector<std::pair<std::string, std::string>>> read_env_file(
+    const std::string& path, std::string* error) {
+  std::string why;
+  auto text = read_small_file(path, &why);
+  if (!text) {
+    *error = "env_file " + path + " " + why;
+    return std::nullopt;
+  }
+  EnvFileResult parsed = parse_env_file(*text);
+  if (!parsed.errors.empty()) {
+    const auto& e = parsed.errors.front();
+    *error = path + ":" + std::to_string(e.line) + ": " + e.message;
+    return std::nullopt;
+  }
+  return std::move(parsed.vars);
+}
 
 }  // namespace superd

@@ -15,7 +15,7 @@
 #include <filesystem>
 #include <map>
 
-#include "supervisor/import.h"
+#include "import/import.h"
 
 namespace superd::importer {
 namespace {

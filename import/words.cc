@@ -5,12 +5,11 @@
 #include <cstdio>
 #include <limits>
 
-#include "supervisor/import.h"
+#include "base/values.h"
+#include "import/import.h"
 
 namespace superd::importer {
 namespace {
-
-constexpr std::string_view kWhitespace = " \t\n\r";
 
 bool is_space(char c) { return kWhitespace.find(c) != std::string_view::npos; }
 
@@ -92,13 +91,6 @@ size_t unescape_one(std::string_view text, size_t i, std::string& out) {
 }
 
 }  // namespace
-
-std::string_view trim(std::string_view text) {
-  size_t b = text.find_first_not_of(kWhitespace);
-  if (b == std::string_view::npos) return {};
-  size_t e = text.find_last_not_of(kWhitespace);
-  return text.substr(b, e - b + 1);
-}
 
 std::optional<std::vector<std::string>> split_systemd_words(std::string_view text, std::string* error) {
   std::vector<std::string> words;
@@ -256,58 +248,19 @@ std::string format_duration_us(uint64_t us) {
 }
 
 std::optional<std::string> normalize_signal(std::string_view text) {
-  static constexpr std::string_view kNames[] = {
-      "",     "HUP",  "INT",  "QUIT", "ILL",    "TRAP", "ABRT",  "BUS",  "FPE",  "KILL", "USR1",
-      "SEGV", "USR2", "PIPE", "ALRM", "TERM",   "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN",
-      "TTOU", "URG",  "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO",   "PWR",  "SYS"};
-  std::string s(trim(text));
-  if (s.empty()) return std::nullopt;
-  if (s.find_first_not_of("0123456789") == std::string::npos) {
-    if (s.size() > 2) return std::nullopt;
-    int n = std::stoi(s);
-    if (n < 1 || n > 64) return std::nullopt;
-    if (n < static_cast<int>(std::size(kNames))) return std::string(kNames[n]);
-    return s;
-  }
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (s.rfind("SIG", 0) == 0) s = s.substr(3);
-  if (s == "IOT") s = "ABRT";
-  if (s == "POLL") s = "IO";
-  if (s == "CLD") s = "CHLD";
-  for (size_t i = 1; i < std::size(kNames); ++i) {
-    if (kNames[i] == s) return s;
-  }
-  // SIGRTMIN+n and SIGRTMAX-n as glibc numbers them (RTMIN is 34 for programs).
-  auto realtime = [&](std::string_view base, int origin, int sign) -> std::optional<std::string> {
-    if (s.rfind(base, 0) != 0) return std::nullopt;
-    std::string_view rest = std::string_view(s).substr(base.size());
-    int offset = 0;
-    if (!rest.empty()) {
-      if (rest[0] != (sign > 0 ? '+' : '-') || rest.size() < 2 || rest.size() > 3) return std::nullopt;
-      for (char c : rest.substr(1)) {
-        if (c < '0' || c > '9') return std::nullopt;
-        offset = offset * 10 + (c - '0');
-      }
-    }
-    int n = origin + sign * offset;
-    if (n < 34 || n > 64) return std::nullopt;
-    return std::to_string(n);
-  };
-  if (auto n = realtime("RTMIN", 34, 1)) return n;
-  if (auto n = realtime("RTMAX", 64, -1)) return n;
-  return std::nullopt;
+  auto number = parse_signal(trim(text), nullptr);
+  if (!number) return std::nullopt;
+  std::string name = signal_name(*number);
+  // A number without a name (the realtime signals) stays a number.
+  if (name.rfind("SIG", 0) == 0) return std::to_string(*number);
+  return name;
 }
 
 std::optional<std::string> normalize_umask(std::string_view text) {
-  text = trim(text);
-  if (text.empty() || text.size() > 4 || text.find_first_not_of("01234567") != std::string_view::npos) {
-    return std::nullopt;
-  }
-  unsigned value = 0;
-  for (char c : text) value = value * 8 + static_cast<unsigned>(c - '0');
-  if (value > 0777) return std::nullopt;
+  auto mask = parse_umask(trim(text), nullptr);
+  if (!mask) return std::nullopt;
   char buf[8];
-  std::snprintf(buf, sizeof buf, "%03o", value);
+  std::snprintf(buf, sizeof buf, "%03o", static_cast<unsigned>(*mask));
   return std::string(buf);
 }
 

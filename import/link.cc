@@ -4,7 +4,7 @@
 #include <map>
 #include <set>
 
-#include "supervisor/import.h"
+#include "import/import.h"
 
 namespace superd::importer {
 

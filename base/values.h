@@ -1,23 +1,25 @@
-// Parsers for the small value languages of the config: durations, sizes, signals, umask.
+// The small value languages of the config: durations, sizes, signals, umask, rlimit
+// names. (Not to be confused with systemd units: these are units of measure and names.)
 // Pure functions; each returns nullopt and sets *error to a short reason on bad input.
 #pragma once
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include "supervisor/config.h"
-
 namespace superd {
+
+using Duration = std::chrono::milliseconds;
 
 // "100ms", "1s", "5m", "2h", "1.5s" or a bare integer (seconds). Non-negative.
 std::optional<Duration> parse_duration(std::string_view text, std::string* error);
 // "50MB", "10KB", "1GB", "512" (bytes). KB/MB/GB are powers of 1000; KiB/MiB/GiB of 1024.
 std::optional<uint64_t> parse_size(std::string_view text, std::string* error);
-// "TERM", "SIGTERM", "term" or a number 1..64.
+// "TERM", "SIGTERM", "term", "RTMIN+3" or a number 1..64.
 std::optional<int> parse_signal(std::string_view text, std::string* error);
 // "TERM" for 15; "SIG42" for names we do not know.
 std::string signal_name(int signo);

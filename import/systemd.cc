@@ -14,7 +14,7 @@
 #include <map>
 #include <set>
 
-#include "supervisor/import.h"
+#include "import/import.h"
 
 namespace superd::importer {
 namespace {

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <ostream>
 
-#include "supervisor/import.h"
+#include "import/import.h"
 
 namespace superd::importer {
 namespace {

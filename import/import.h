@@ -26,8 +26,7 @@
 //   or stopped, the output states the source's default, with a comment saying so: systemd's
 //   Restart=no, KillMode=control-group and 90s TimeoutStopSec; supervisord's
 //   autorestart=unexpected, startretries=3 and stopwaitsecs=10. The imported service then
-//   behaves as it did. A unit without WorkingDirectory= ran in "/", superd's default is the
-//   user's home: "/" is written too.
+//   behaves as it did.
 // - KillMode=control-group signals every process of the unit: stop_mode = "group".
 //   KillMode=mixed signals the main process and SIGKILLs the rest after the timeout, which is
 //   exactly superd's stop_mode = "main". KillMode=process and none leave processes behind,
@@ -58,6 +57,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "base/text.h"
 
 namespace superd {
 
@@ -212,7 +213,6 @@ bool valid_env_name(std::string_view name);
 // 0 when `text` is UTF-8 text; otherwise the 1-based line of the first NUL, control
 // character or invalid UTF-8 sequence.
 int first_binary_line(std::string_view text);
-std::string_view trim(std::string_view text);
 // A value shown in a note: newlines as spaces, cut to 100 characters.
 std::string shorten(std::string_view value);
 // `sh -c SCRIPT ...` (also bash, dash; -c or a flag group ending in c, like -ec).

@@ -2,6 +2,7 @@
 // single or double quotes around the value, as systemd's EnvironmentFile= reads them.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,5 +21,11 @@ struct EnvFileResult {
 };
 
 EnvFileResult parse_env_file(std::string_view text);
+
+// Reads `path` with read_small_file (never a FIFO, a device or a huge file) and parses
+// it. nullopt with *error on the first problem: "env_file PATH does not exist",
+// "PATH:3: expected KEY=VALUE".
+std::optional<std::vector<std::pair<std::string, std::string>>> read_env_file(
+    const std::string& path, std::string* error);
 
 }  // namespace superd

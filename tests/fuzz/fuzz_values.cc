@@ -1,4 +1,4 @@
-// Fuzzes the small value parsers of the config (supervisor/units.h): durations, sizes,
+// Fuzzes the small value parsers of the config (base/values.h): durations, sizes,
 // signals, umask and rlimit names. The whole input is offered to every parser, then each
 // line of it separately, so a seed file may hold one value or a few.
 //
@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "supervisor/units.h"
+#include "base/values.h"
 #include "tests/fuzz/fuzz_common.h"
 
 using namespace superd;

@@ -1,0 +1,124 @@
+#include "proc/launch_plan.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <optional>
+#include <sstream>
+
+#include "base/env_file.h"
+#include "proc/identity.h"
+
+namespace superd {
+namespace {
+
+constexpr const char* kDefaultPath = "/usr/local/bin:/usr/bin:/bin";
+
+bool is_executable_file(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+}
+
+std::optional<std::string> resolve_program(const std::string& name, const std::string& path_var) {
+  if (name.find('/') != std::string::npos) return name;
+  std::stringstream dirs(path_var);
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    if (dir.empty()) continue;
+    std::string candidate = dir + "/" + name;
+    if (is_executable_file(candidate)) return candidate;
+  }
+  return std::nullopt;
+}
+
+// SPEC's clean set, then `environment`, then env_file; never superd's own environment.
+std::variant<std::vector<std::pair<std::string, std::string>>, SpawnFailure> build_env(
+    const SpawnSpec& spec, const Identity& who) {
+  std::vector<std::pair<std::string, std::string>> env = {
+      {"HOME", who.home}, {"USER", who.name},   {"LOGNAME", who.name},
+      {"PATH", kDefaultPath}, {"SHELL", who.shell},
+  };
+  auto set = [&env](const std::string& key, const std::string& value) {
+    for (auto& [k, v] : env) {
+      if (k == key) {
+        v = value;
+        return;
+      }
+    }
+    env.emplace_back(key, value);
+  };
+  for (const auto& [key, value] : spec.environment) set(key, value);
+  if (!spec.env_file.empty()) {
+    std::string error;
+    auto parsed = read_env_file(spec.env_file, &error);
+    if (!parsed) return SpawnFailure{error, false};
+    // As systemd does: EnvironmentFile= overrides Environment=.
+    for (const auto& [key, value] : *parsed) set(key, value);
+  }
+  return env;
+}
+
+}  // namespace
+
+std::variant<LaunchPlan, SpawnFailure> plan_launch(const SpawnSpec& spec) {
+  LaunchPlan plan;
+  std::string error;
+  auto who = lookup_user(spec.user, ::getuid(), &error);
+  if (!who) return SpawnFailure{error, false};
+  plan.user = who->name;
+  plan.uid = who->uid;
+  plan.gid = who->gid;
+  if (!spec.group.empty()) {
+    auto gid = lookup_group(spec.group, &error);
+    if (!gid) return SpawnFailure{error, false};
+    plan.gid = *gid;
+  }
+  plan.change_ids = ::geteuid() == 0 && !spec.user.empty();
+  if (plan.change_ids) plan.groups = supplementary_groups(who->name, plan.gid);
+  // Without a configured directory a service runs in /, as under systemd.
+  plan.directory = spec.directory.empty() ? "/" : spec.directory;
+  plan.umask = spec.umask;
+  for (const auto& [resource, value] : spec.limits) {
+    plan.limits.emplace_back(resource, rlimit{value, value});
+  }
+
+  auto env = build_env(spec, *who);
+  if (auto* failure = std::get_if<SpawnFailure>(&env)) return *failure;
+  auto& vars = std::get<0>(env);
+  for (const auto& kv : spec.extra_env) vars.push_back(kv);
+
+  std::string path_var = kDefaultPath;
+  for (const auto& [k, v] : vars) {
+    if (k == "PATH") path_var = v;
+  }
+  if (spec.command.empty()) return SpawnFailure{"empty command", false};
+  auto program = resolve_program(spec.command[0], path_var);
+  if (!program) {
+    return SpawnFailure{"exec " + spec.command[0] + ": not found in PATH (" + path_var + ")",
+                        false};
+  }
+  plan.program = *program;
+  plan.args = spec.command;
+
+  if (!spec.listen_fds.empty()) {
+    vars.emplace_back("LISTEN_FDS", std::to_string(spec.listen_fds.size()));
+    vars.emplace_back("LISTEN_FDNAMES", spec.listen_fdnames);
+    // Room for the child to write its own pid after fork.
+    vars.emplace_back("LISTEN_PID", std::string(20, '\0'));
+  }
+  for (auto& [k, v] : vars) {
+    if (k == "LISTEN_PID") plan.listen_pid_env = static_cast<int>(plan.env.size());
+    plan.env.push_back(k + "=" + v);
+  }
+  for (auto& a : plan.args) plan.argv.push_back(a.data());
+  plan.argv.push_back(nullptr);
+  for (auto& e : plan.env) plan.envp.push_back(e.data());
+  plan.envp.push_back(nullptr);
+
+  plan.stdout_fd = spec.stdout_fd;
+  plan.stderr_fd = spec.stderr_fd;
+  plan.listen_fds = spec.listen_fds;
+  return plan;
+}
+
+}  // namespace superd

@@ -1,0 +1,45 @@
+// A SpawnSpec made ready for fork: plan_launch() does everything that may allocate or
+// consult NSS (argv, envp, the user's ids and group list, the program's path, the
+// env_file) in the parent, so the child (child.cc) only makes syscalls.
+#pragma once
+
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "base/exit_status.h"
+#include "proc/spawn_spec.h"
+
+namespace superd {
+
+struct LaunchPlan {
+  std::string program;  // resolved path of command[0]
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::vector<char*> argv;  // pointers into args/env, null-terminated
+  std::vector<char*> envp;
+  int listen_pid_env = -1;  // index of the LISTEN_PID entry, filled in by the child
+
+  bool change_ids = false;  // superd is root and the service runs as another identity
+  std::string user;         // for messages
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+  std::string directory;
+  mode_t umask = 022;
+  std::vector<std::pair<int, rlimit>> limits;
+
+  int stdout_fd = -1;  // write ends of the capture pipes (owned by the caller)
+  int stderr_fd = -1;
+  std::vector<int> listen_fds;  // become fds 3.. in the child
+};
+
+// Resolve the user, the environment and the program. A failure here is reported like an
+// exec failure, without forking.
+std::variant<LaunchPlan, SpawnFailure> plan_launch(const SpawnSpec& spec);
+
+}  // namespace superd

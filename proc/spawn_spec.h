@@ -1,0 +1,38 @@
+// What to run: everything the spawn path needs to know about one process, in terms of
+// processes (not of super.toml). The daemon translates a service's config into a
+// SpawnSpec; proc/ knows nothing of services, configs or the state machine.
+#pragma once
+
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace superd {
+
+struct SpawnSpec {
+  std::vector<std::string> command;  // command[0]: absolute, or a name looked up in PATH
+  std::string user;                  // empty: the user superd runs as
+  std::string group;                 // empty: the user's primary group
+  std::string directory;             // empty: "/"
+  mode_t umask = 022;
+  std::vector<std::pair<int, rlim_t>> limits;  // RLIMIT_* -> soft and hard value
+
+  // The environment, after the clean set (HOME, USER, LOGNAME, PATH, SHELL): these
+  // pairs in order, then the env_file (read at every spawn; it wins, as systemd's
+  // EnvironmentFile= does), then `extra_env` (superd's own: NOTIFY_SOCKET, ...).
+  std::vector<std::pair<std::string, std::string>> environment;
+  std::string env_file;  // empty: none
+  std::vector<std::pair<std::string, std::string>> extra_env;
+
+  // fds the caller owns. stdout/stderr become 1 and 2, /dev/null is 0, `listen_fds`
+  // become 3.. with LISTEN_FDS, LISTEN_FDNAMES and LISTEN_PID set.
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+  std::vector<int> listen_fds;
+  std::string listen_fdnames;  // "app:app"
+};
+
+}  // namespace superd

@@ -1,0 +1,18 @@
+#include "supervisor/spawn_spec_of.h"
+
+namespace superd {
+
+SpawnSpec spawn_spec_of(const ServiceConfig& config) {
+  SpawnSpec spec;
+  spec.command = config.command;
+  spec.user = config.user;
+  spec.group = config.group;
+  spec.directory = config.directory;
+  spec.umask = config.umask;
+  spec.limits.assign(config.limits.begin(), config.limits.end());
+  spec.environment.assign(config.environment.begin(), config.environment.end());
+  spec.env_file = config.env_file;
+  return spec;
+}
+
+}  // namespace superd
