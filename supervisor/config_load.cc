@@ -24,7 +24,6 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
@@ -32,6 +31,7 @@
 #include <toml++/toml.h>
 
 #include "base/env_file.h"
+#include "base/file_read.h"
 #include "base/values.h"
 
 namespace superd {
@@ -40,7 +40,6 @@ namespace {
 constexpr std::string_view kDefaultPath = "/usr/local/bin:/usr/bin:/bin";
 constexpr size_t kMaxNameLength = 64;
 constexpr size_t kMaxRegexLength = 1024;
-constexpr size_t kMaxFileBytes = 16u << 20;  // a config or env file; anything bigger is a mistake
 // Durations end up added to steady_clock time points counted in nanoseconds; capping
 // them at ten years keeps that arithmetic far from overflow.
 constexpr Duration kMaxDuration = std::chrono::hours(24 * 365 * 10);
@@ -222,32 +221,6 @@ bool is_env_name(std::string_view name) {
   return std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
   });
-}
-
-// Reads a whole file, refusing anything but a regular file of sane size (an env_file
-// pointing at a FIFO or /dev/zero must not hang or exhaust the loader).
-std::optional<std::string> read_file(const std::string& path, std::string* error) {
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0) {
-    *error = errno == ENOENT ? "does not exist" : std::string("cannot be read: ") + std::strerror(errno);
-    return std::nullopt;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    *error = "is not a regular file";
-    return std::nullopt;
-  }
-  if (static_cast<uint64_t>(st.st_size) > kMaxFileBytes) {
-    *error = "is larger than " + std::to_string(kMaxFileBytes >> 20) + " MiB";
-    return std::nullopt;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = std::string("cannot be read: ") + std::strerror(errno);
-    return std::nullopt;
-  }
-  std::ostringstream content;
-  content << in.rdbuf();
-  return content.str();
 }
 
 // getpwnam_r/getgrnam_r with a buffer that grows on ERANGE (large groups in LDAP).
@@ -1224,7 +1197,7 @@ void Loader::check_executable(const std::string& program, const toml::node& wher
 
 void Loader::check_env_file(const std::string& path, const toml::node& where) {
   std::string why;
-  auto text = read_file(path, &why);
+  auto text = read_small_file(path, &why);
   if (!text) {
     errors_.at(where, "env_file " + quoted(path) + " " + why);
     return;
@@ -1374,7 +1347,7 @@ LoadResult load_config_file(const std::string& path, const LoadOptions& options)
   std::string why;
   std::optional<std::string> text;
   try {
-    text = read_file(path, &why);
+    text = read_small_file(path, &why);
   } catch (const std::exception& e) {
     why = e.what();
   }
