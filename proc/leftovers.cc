@@ -12,8 +12,6 @@
 #include <fstream>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
-
 #include "base/fd.h"
 
 namespace superd {
@@ -88,50 +86,6 @@ std::optional<uint64_t> process_start_time(pid_t pid) {
   return st->start_time;
 }
 
-bool save_running(const std::string& path, const std::vector<RunningRecord>& records,
-                  std::string* error) {
-  nlohmann::json doc = nlohmann::json::array();
-  for (const auto& r : records) {
-    doc.push_back({{"service", r.service}, {"pid", r.pid}, {"start_time", r.start_time}});
-  }
-  const std::string text = doc.dump() + "\n";
-  const std::string tmp = path + ".tmp";
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
-  if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-    *error = tmp + ": " + std::strerror(errno);
-    return false;
-  }
-  fd.reset();
-  // No fsync: this record matters when superd dies, not the machine (after a machine
-  // crash no leftover can exist), and it is written at every spawn.
-  if (::rename(tmp.c_str(), path.c_str()) < 0) {
-    *error = "rename to " + path + ": " + std::strerror(errno);
-    return false;
-  }
-  return true;
-}
-
-std::vector<RunningRecord> load_running(const std::string& path) {
-  std::vector<RunningRecord> out;
-  std::ifstream in(path);
-  if (!in) return out;
-  std::stringstream text;
-  text << in.rdbuf();
-  auto doc = nlohmann::json::parse(text.str(), nullptr, false);
-  if (!doc.is_array()) return out;
-  for (const auto& r : doc) {
-    if (!r.is_object() || !r.value("pid", nlohmann::json()).is_number_integer() ||
-        !r.value("start_time", nlohmann::json()).is_number_unsigned() ||
-        !r.value("service", nlohmann::json()).is_string()) {
-      continue;
-    }
-    RunningRecord rec{r["service"].get<std::string>(), r["pid"].get<pid_t>(),
-                      r["start_time"].get<uint64_t>()};
-    if (rec.pid > 1) out.push_back(rec);
-  }
-  return out;
-}
-
 std::vector<std::string> stop_leftovers(const std::vector<Leftover>& leftovers) {
   using Clock = std::chrono::steady_clock;
   std::vector<std::string> report;
@@ -139,10 +93,10 @@ std::vector<std::string> stop_leftovers(const std::vector<Leftover>& leftovers) 
   std::vector<pid_t> mains;
   // 1. stop_signal as the service's stop_mode asks (main pid only for Celery).
   for (const auto& l : leftovers) {
-    pid_t target = l.signal_group_first ? -l.record.pid : l.record.pid;
+    pid_t target = l.signal_group_first ? -l.pid : l.pid;
     ::kill(target, l.stop_signal);
     ::kill(target, SIGCONT);
-    mains.push_back(l.record.pid);
+    mains.push_back(l.pid);
     longest = std::max(longest, l.stop_timeout);
   }
   const auto deadline = Clock::now() + longest;
@@ -150,23 +104,23 @@ std::vector<std::string> stop_leftovers(const std::vector<Leftover>& leftovers) 
   // 2. Whatever is left of each group gets the stop signal too, within the same deadline.
   std::vector<pid_t> rest;
   for (const auto& l : leftovers) {
-    auto members = group_members(l.record.pid);
-    if (!members.empty()) ::kill(-l.record.pid, l.stop_signal);
+    auto members = group_members(l.pid);
+    if (!members.empty()) ::kill(-l.pid, l.stop_signal);
     rest.insert(rest.end(), members.begin(), members.end());
   }
   wait_gone(rest, deadline);
   // 3. KILL to the groups that outlived their stop_timeout.
   for (const auto& l : leftovers) {
-    auto members = group_members(l.record.pid);
+    auto members = group_members(l.pid);
     if (members.empty()) {
-      report.push_back(l.record.service + ": stopped the leftover process group " +
-                       std::to_string(l.record.pid) + " of a previous superd");
+      report.push_back(l.service + ": stopped the leftover process group " +
+                       std::to_string(l.pid) + " of a previous superd");
       continue;
     }
-    ::kill(-l.record.pid, SIGKILL);
+    ::kill(-l.pid, SIGKILL);
     wait_gone(members, Clock::now() + std::chrono::seconds(5));
-    report.push_back(l.record.service + ": killed the leftover process group " +
-                     std::to_string(l.record.pid) + " of a previous superd (" +
+    report.push_back(l.service + ": killed the leftover process group " +
+                     std::to_string(l.pid) + " of a previous superd (" +
                      std::to_string(members.size()) + " processes outlived stop_timeout)");
   }
   return report;

@@ -18,31 +18,18 @@
 
 #include <chrono>
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace superd {
 
-struct RunningRecord {
-  std::string service;
-  pid_t pid = 0;            // main pid == process group id (setsid)
-  uint64_t start_time = 0;  // clock ticks since boot, /proc/PID/stat field 22
-};
-
 // The start time of a live process; nullopt when it does not exist (or is a zombie).
 std::optional<uint64_t> process_start_time(pid_t pid);
 
-// state_dir/running.json: one record per main process (a service has two during a
-// start-new-first restart). Written with rename, so a reader sees the old or the new
-// file, never half of one.
-bool save_running(const std::string& path, const std::vector<RunningRecord>& records,
-                  std::string* error);
-std::vector<RunningRecord> load_running(const std::string& path);
-
 struct Leftover {
-  RunningRecord record;
+  std::string service;
+  pid_t pid = 0;  // main pid == process group id (setsid)
   int stop_signal;
   bool signal_group_first;  // stop_mode = group
   std::chrono::milliseconds stop_timeout;

@@ -78,25 +78,7 @@ bool Daemon::prepare(std::string* error) {
   const auto& sup = config_.supervisor;
   if (!make_dirs(sup.state_dir, 0755, error) || !make_dirs(sup.log_dir, 0750, error)) return false;
 
-  // One superd per state_dir: two would fight over the same services and files.
-  const std::string lock_path = sup.state_dir + "/superd.lock";
-  lock_fd_.reset(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
-  if (!lock_fd_) {
-    *error = lock_path + ": " + std::strerror(errno);
-    return false;
-  }
-  if (::flock(lock_fd_.get(), LOCK_EX | LOCK_NB) < 0) {
-    char pid[32] = {};
-    [[maybe_unused]] ssize_t n = ::pread(lock_fd_.get(), pid, sizeof pid - 1, 0);
-    pid[std::strcspn(pid, "\n")] = '\0';
-    *error = "another superd (pid " + std::string(pid[0] ? pid : "?") +
-             ") is running with state_dir " + sup.state_dir;
-    return false;
-  }
-  std::string mypid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(lock_fd_.get(), 0) == 0) {
-    [[maybe_unused]] ssize_t n = ::pwrite(lock_fd_.get(), mypid.data(), mypid.size(), 0);
-  }
+  if (!lock_.acquire(sup.state_dir, error)) return false;
 
   std::string store_error;
   if (!enable_store_.load(&store_error)) spdlog::warn("{}", store_error);
@@ -544,7 +526,7 @@ void Daemon::stop_leftovers_of_previous_run() {
   for (const auto& rec : load_running(path)) {
     auto start = process_start_time(rec.pid);
     if (!start || *start != rec.start_time) continue;  // gone, or the pid was reused
-    Leftover l{rec, SIGTERM, true, std::chrono::milliseconds(10000)};
+    Leftover l{rec.service, rec.pid, SIGTERM, true, std::chrono::milliseconds(10000)};
     if (const ServiceConfig* c = config_.find(rec.service)) {
       l.stop_signal = c->stop_signal;
       l.signal_group_first = c->stop_mode == StopMode::group;

@@ -28,6 +28,7 @@
 #include "supervisor/config.h"
 #include "supervisor/enable_store.h"
 #include "supervisor/notify_socket.h"
+#include "supervisor/run_records.h"
 #include "supervisor/service.h"
 
 namespace superd {
@@ -156,7 +157,7 @@ class Daemon : public ServiceHost {
   std::unique_ptr<Reaper> reaper_;
   std::unique_ptr<ipc::Server> server_;
   UvHandle<uv_signal_t> sigterm_, sigint_, sighup_;
-  UniqueFd lock_fd_;
+  StateLock lock_;
 
   bool scheduling_ = false;
   bool reschedule_ = false;

@@ -1,0 +1,39 @@
+// What superd keeps in state_dir about its own run: the lock that makes it the only
+// superd on that state_dir, and running.json, the main processes it runs, so that the
+// next superd can find what a killed one left behind (proc/leftovers.h).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/fd.h"
+
+namespace superd {
+
+struct RunningRecord {
+  std::string service;
+  pid_t pid = 0;            // main pid == process group id (setsid)
+  uint64_t start_time = 0;  // clock ticks since boot, /proc/PID/stat field 22
+};
+
+// state_dir/running.json: one record per main process (a service has two during a
+// start-new-first restart). Written with rename, so a reader sees the old or the new
+// file, never half of one.
+bool save_running(const std::string& path, const std::vector<RunningRecord>& records,
+                  std::string* error);
+std::vector<RunningRecord> load_running(const std::string& path);
+
+// state_dir/superd.lock, held (flock) for the life of the daemon, with its pid inside.
+class StateLock {
+ public:
+  // false with *error ("another superd (pid 12) is running with state_dir ...").
+  bool acquire(const std::string& state_dir, std::string* error);
+
+ private:
+  UniqueFd fd_;
+};
+
+}  // namespace superd
