@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "base/values.h"
+#include "supervisor/config_resources.h"
+#include "supervisor/config_sandbox.h"
 
 namespace superd {
 
@@ -82,6 +84,9 @@ struct ServiceConfig {
   uint64_t log_max_bytes = 50ull * 1000 * 1000;
   int log_backups = 5;
 
+  ResourcesConfig resources;  // [service.NAME.resources]
+  SandboxConfig sandbox;      // [service.NAME.sandbox]
+
   // Equal definitions keep their running process on reload-config. The position is
   // not part of the definition: moving a table in the file changes nothing.
   bool same_definition(const ServiceConfig& other) const;
@@ -93,6 +98,8 @@ struct SupervisorConfig {
   std::string state_dir = "/var/lib/super";
   std::string log_dir = "/var/log/super";
   std::string log_level = "info";  // trace | debug | info | warn | error | critical | off
+  CgroupSetting cgroup;            // "auto" | "off" | PATH
+  Duration shutdown_timeout{30000};  // PID 1: the whole stack's stop budget
 };
 
 struct Config {
