@@ -79,6 +79,42 @@ void unix_http_server_section(const SourceFile& f, const IniSection& sec, Import
   }
 }
 
+bool known_section(const std::string& n) {
+  return n.rfind("program:", 0) == 0 || n.rfind("group:", 0) == 0 || n == "supervisord" ||
+         n == "unix_http_server" || n == "inet_http_server" || n == "supervisorctl" ||
+         n.rfind("rpcinterface:", 0) == 0 || n.rfind("eventlistener:", 0) == 0 ||
+         n.rfind("fcgi-program:", 0) == 0 || n == "include";
+}
+
+std::string group_reason(const IniSection& sec) {
+  const IniEntry* programs = sec.get("programs");
+  std::string list = programs ? programs->value : "";
+  std::replace(list.begin(), list.end(), ',', ' ');
+  std::string names;
+  for (char c : list) names += (c == '\n') ? ' ' : c;
+  return "superd has no process groups: its programs are separate services; `superctl restart " +
+         std::string(trim(names)) + "` acts on them together";
+}
+
+// [include] files=: globs relative to the including file, shown as a path from where its
+// own was given.
+void include_section(const SourceFile& f, const IniSection& sec, const Expansions& x,
+                     std::vector<Include>& includes, Import& im) {
+  for (const IniEntry& e : sec.entries) {
+    if (e.key != "files") {
+      im.note({f.path, e.line}, "", what(e));
+      continue;
+    }
+    std::string err;
+    std::string files = expand(e, x, f.path, "", im);
+    for (const std::string& pattern : split_shell_words(files, &err).value_or(std::vector<std::string>{})) {
+      std::string dir = std::filesystem::path(f.path).parent_path().string();
+      std::string path = pattern[0] == '/' || dir.empty() ? pattern : dir + "/" + pattern;
+      includes.push_back({path, {f.path, e.line}});
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<Include> import_supervisord(const SourceFile& f, Import& im) {
@@ -98,11 +134,7 @@ std::vector<Include> import_supervisord(const SourceFile& f, Import& im) {
     auto whole_section = [&](std::string owner, std::string why) {
       im.note(at, std::move(owner), "[" + n + "]", std::move(why));
     };
-    const bool known = n.rfind("program:", 0) == 0 || n.rfind("group:", 0) == 0 || n == "supervisord" ||
-                       n == "unix_http_server" || n == "inet_http_server" || n == "supervisorctl" ||
-                       n.rfind("rpcinterface:", 0) == 0 || n.rfind("eventlistener:", 0) == 0 ||
-                       n.rfind("fcgi-program:", 0) == 0 || n == "include";
-    if (!known) {
+    if (!known_section(n)) {
       im.error(at, "unknown section [" + n + "] (expected [program:NAME], [group:NAME], [supervisord], "
                    "[unix_http_server], [supervisorctl], [include], ...)");
       continue;
@@ -111,13 +143,7 @@ std::vector<Include> import_supervisord(const SourceFile& f, Import& im) {
     if (n.rfind("program:", 0) == 0) {
       import_program(f, sec, x.here, im);
     } else if (n.rfind("group:", 0) == 0) {
-      const IniEntry* programs = sec.get("programs");
-      std::string list = programs ? programs->value : "";
-      std::replace(list.begin(), list.end(), ',', ' ');
-      std::string names;
-      for (char c : list) names += (c == '\n') ? ' ' : c;
-      whole_section("", "superd has no process groups: its programs are separate services; `superctl restart " +
-                            std::string(trim(names)) + "` acts on them together");
+      whole_section("", group_reason(sec));
     } else if (n == "supervisord") {
       supervisord_section(f, sec, x, im);
     } else if (n == "unix_http_server") {
@@ -133,20 +159,7 @@ std::vector<Include> import_supervisord(const SourceFile& f, Import& im) {
     } else if (n.rfind("fcgi-program:", 0) == 0) {
       whole_section("", "superd does not spawn FastCGI programs; a `listen` socket is passed to one process");
     } else if (n == "include") {
-      for (const IniEntry& e : sec.entries) {
-        if (e.key != "files") {
-          im.note({f.path, e.line}, "", what(e));
-          continue;
-        }
-        std::string err;
-        std::string files = expand(e, x, f.path, "", im);
-        for (const std::string& pattern : split_shell_words(files, &err).value_or(std::vector<std::string>{})) {
-          // Relative to the including file, shown as a path from where its own was given.
-          std::string dir = std::filesystem::path(f.path).parent_path().string();
-          std::string path = pattern[0] == '/' || dir.empty() ? pattern : dir + "/" + pattern;
-          includes.push_back({path, {f.path, e.line}});
-        }
-      }
+      include_section(f, sec, x, includes, im);
     }
   }
   if (im.errors.size() == errors && sections.empty()) {

@@ -16,7 +16,44 @@
 namespace superd::importer {
 namespace {
 
+constexpr std::string_view kOwnership =
+    "superd makes a Unix listen socket the service user's and primary group's, mode 0660";
+
 // ---- One socket unit -----------------------------------------------------------------------
+
+// ListenStream= values as superd `listen` entries, with a note for each that is not
+// reproduced as written.
+void listen_streams(const SourceFile& f, Assignments& a, SocketUnit& sock, Import& im) {
+  auto note = [&](const Entry& e, std::string w, std::string why) {
+    im.note({f.path, e.line}, "", std::move(w), std::move(why));
+  };
+  // systemd's any-address socket ("8000", "[::]:8000") takes IPv4 too unless
+  // BindIPv6Only=ipv6-only; superd's IPv6 sockets are IPv6-only, so it takes two.
+  bool v6only = false;
+  if (const Entry* e = a.last("Socket", "BindIPv6Only")) v6only = e->value == "ipv6-only";
+  for (const Entry* e : a.all("Socket", "ListenStream")) {
+    const std::string& v = e->value;
+    bool port_only = !v.empty() && v.find_first_not_of("0123456789") == std::string::npos;
+    if (!v.empty() && v[0] == '/') {
+      sock.listen.push_back("unix:" + v);
+      note(*e, "the owner and mode of " + v,
+           std::string(kOwnership) + " (systemd's default: root, 0666): a client such as nginx must be in that group");
+    } else if (port_only || v.rfind("[::]:", 0) == 0) {
+      std::string port = port_only ? v : v.substr(5);
+      if (!v6only) sock.listen.push_back("tcp:0.0.0.0:" + port);
+      sock.listen.push_back("tcp:[::]:" + port);
+      if (!v6only) {
+        note(*e, what(*e),
+             "superd's IPv6 sockets are IPv6-only: imported as tcp:0.0.0.0:" + port + " and tcp:[::]:" + port +
+                 ", two sockets (file descriptors) for the service");
+      }
+    } else if (!v.empty() && v[0] != '@' && v.rfind("vsock:", 0) != 0 && v.find(':') != std::string::npos) {
+      sock.listen.push_back("tcp:" + v);
+    } else {
+      note(*e, what(*e), "superd listens on TCP addresses and Unix socket paths only");
+    }
+  }
+}
 
 void import_socket(const SourceFile& f, const UnitText& unit, const std::string& unit_name, Import& im) {
   Assignments a(unit);
@@ -43,36 +80,9 @@ void import_socket(const SourceFile& f, const UnitText& unit, const std::string&
       note(*e, what(*e), "superd passes the listening socket to one long-running process, not one process per connection");
     }
   }
-  // systemd's any-address socket ("8000", "[::]:8000") takes IPv4 too unless
-  // BindIPv6Only=ipv6-only; superd's IPv6 sockets are IPv6-only, so it takes two.
-  bool v6only = false;
-  if (const Entry* e = a.last("Socket", "BindIPv6Only")) v6only = e->value == "ipv6-only";
-  static const std::string kOwnership =
-      "superd makes a Unix listen socket the service user's and primary group's, mode 0660";
-  for (const Entry* e : a.all("Socket", "ListenStream")) {
-    const std::string& v = e->value;
-    bool port_only = !v.empty() && v.find_first_not_of("0123456789") == std::string::npos;
-    if (!v.empty() && v[0] == '/') {
-      sock.listen.push_back("unix:" + v);
-      note(*e, "the owner and mode of " + v,
-           kOwnership + " (systemd's default: root, 0666): a client such as nginx must be in that group");
-    } else if (port_only || v.rfind("[::]:", 0) == 0) {
-      std::string port = port_only ? v : v.substr(5);
-      if (!v6only) sock.listen.push_back("tcp:0.0.0.0:" + port);
-      sock.listen.push_back("tcp:[::]:" + port);
-      if (!v6only) {
-        im.note({f.path, e->line}, "", what(*e),
-                "superd's IPv6 sockets are IPv6-only: imported as tcp:0.0.0.0:" + port + " and tcp:[::]:" + port +
-                    ", two sockets (file descriptors) for the service");
-      }
-    } else if (!v.empty() && v[0] != '@' && v.rfind("vsock:", 0) != 0 && v.find(':') != std::string::npos) {
-      sock.listen.push_back("tcp:" + v);
-    } else {
-      note(*e, what(*e), "superd listens on TCP addresses and Unix socket paths only");
-    }
-  }
+  listen_streams(f, a, sock, im);
   for (const char* key : {"SocketUser", "SocketGroup", "SocketMode", "DirectoryMode"}) {
-    for (const Entry* e : a.all("Socket", key)) note(*e, what(*e), kOwnership);
+    for (const Entry* e : a.all("Socket", key)) note(*e, what(*e), std::string(kOwnership));
   }
   for (const char* key : {"ListenDatagram", "ListenSequentialPacket", "ListenFIFO", "ListenSpecial",
                           "ListenNetlink", "ListenMessageQueue", "ListenUSBFunction"}) {

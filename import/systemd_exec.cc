@@ -1,5 +1,7 @@
 // Type=, ExecStart=, ExecReload= of a systemd .service unit: what superd runs, how it is
 // ready, its $VARIABLES and %-specifiers.
+#include <set>
+
 #include "import/systemd_service.h"
 
 namespace superd::importer {
@@ -92,21 +94,58 @@ void ServiceImport::exec_start() {
 // systemd's replace_env_argv: "$VAR" as a whole word becomes the value split at
 // whitespace, "${VAR}" anywhere becomes the value, "$$" a '$'. Values come from
 // Environment=; what cannot be resolved is kept and reported, except in a `sh -c` script.
+const std::string* ServiceImport::variable(const std::string& name) const {
+  for (const auto& [k, v] : env_) {
+    if (k == name) return &v;
+  }
+  return nullptr;
+}
+
+// "${VAR}", "${VAR:-default}", "${VAR:+alt}" and "$$" inside one word. In the script of
+// `sh -c`, a variable Environment= does not set is left for the shell.
+std::string ServiceImport::expand_braces(const std::string& w, bool script,
+                                         std::vector<std::string>& unresolved) const {
+  std::string r;
+  for (size_t k = 0; k < w.size(); ++k) {
+    if (w[k] == '$' && k + 1 < w.size() && w[k + 1] == '$') {
+      r += '$';
+      ++k;
+      continue;
+    }
+    size_t close = w[k] == '$' && k + 1 < w.size() && w[k + 1] == '{' ? w.find('}', k + 2) : std::string::npos;
+    if (close == std::string::npos) {
+      r += w[k];
+      continue;
+    }
+    std::string inner = w.substr(k + 2, close - k - 2);
+    std::string name = inner.substr(0, inner.find(':'));
+    std::string op = inner.size() > name.size() + 1 ? inner.substr(name.size(), 2) : "";
+    const std::string* v = variable(name);
+    if (!valid_env_name(name) || (!v && !script)) {
+      unresolved.push_back("${" + inner + "}");
+      r += w.substr(k, close - k + 1);
+    } else if (!v) {
+      r += w.substr(k, close - k + 1);  // the shell expands it at start
+    } else if (op == ":-") {
+      r += v->empty() ? inner.substr(name.size() + 2) : *v;
+    } else if (op == ":+") {
+      r += v->empty() ? "" : inner.substr(name.size() + 2);
+    } else {
+      r += *v;
+    }
+    k = close;
+  }
+  return r;
+}
+
 void ServiceImport::expand_variables(const Entry& e, std::vector<std::string>& argv) {
   const bool shell = is_shell_command(argv);
   std::vector<std::string> out;
   std::vector<std::string> unresolved;
-  auto lookup = [&](const std::string& name) -> const std::string* {
-    for (const auto& [k, v] : env_) {
-      if (k == name) return &v;
-    }
-    return nullptr;
-  };
   for (size_t i = 0; i < argv.size(); ++i) {
     const std::string& w = argv[i];
-    const bool script = shell && i == 2;
     if (w.size() > 1 && w[0] == '$' && w[1] != '{' && w[1] != '$') {
-      if (const std::string* v = lookup(w.substr(1))) {
+      if (const std::string* v = variable(w.substr(1))) {
         std::string err;
         for (std::string& part : split_systemd_words(*v, &err).value_or(std::vector<std::string>{*v})) {
           out.push_back(std::move(part));
@@ -117,37 +156,7 @@ void ServiceImport::expand_variables(const Entry& e, std::vector<std::string>& a
       }
       continue;
     }
-    std::string r;
-    for (size_t k = 0; k < w.size(); ++k) {
-      if (w[k] == '$' && k + 1 < w.size() && w[k + 1] == '$') {
-        r += '$';
-        ++k;
-        continue;
-      }
-      size_t close = w[k] == '$' && k + 1 < w.size() && w[k + 1] == '{' ? w.find('}', k + 2) : std::string::npos;
-      if (close == std::string::npos) {
-        r += w[k];
-        continue;
-      }
-      std::string inner = w.substr(k + 2, close - k - 2);
-      std::string name = inner.substr(0, inner.find(':'));
-      std::string op = inner.size() > name.size() + 1 ? inner.substr(name.size(), 2) : "";
-      const std::string* v = lookup(name);
-      if (!valid_env_name(name) || (!v && !script)) {
-        unresolved.push_back("${" + inner + "}");
-        r += w.substr(k, close - k + 1);
-      } else if (!v) {
-        r += w.substr(k, close - k + 1);  // the shell expands it at start
-      } else if (op == ":-") {
-        r += v->empty() ? inner.substr(name.size() + 2) : *v;
-      } else if (op == ":+") {
-        r += v->empty() ? "" : inner.substr(name.size() + 2);
-      } else {
-        r += *v;
-      }
-      k = close;
-    }
-    out.push_back(std::move(r));
+    out.push_back(expand_braces(w, shell && i == 2, unresolved));
   }
   std::set<std::string> seen;
   for (const std::string& u : unresolved) {

@@ -43,6 +43,9 @@ class ServiceImport {
   // whitespace, "${VAR}" anywhere becomes the value, "$$" a '$'. Values come from
   // Environment=; what cannot be resolved is kept and reported, except in a `sh -c` script.
   void expand_variables(const Entry& e, std::vector<std::string>& argv);
+  std::string expand_braces(const std::string& word, bool script,
+                            std::vector<std::string>& unresolved) const;
+  const std::string* variable(const std::string& name) const;  // from Environment=
   void user_and_directory();
   void environment();
   void process_keys();
