@@ -64,6 +64,7 @@ class ProcessHost : public SupervisorHost {
   bool open_outputs(Slot& slot, std::string* error);
   bool fresh_pipes(Slot& slot, std::string* error);
   void open_listeners(Slot& slot);
+  void watch_exec(Slot& slot);
   void on_reaped(const Reaper::Ended& ended);
   void check_groups();
   void save_records();
