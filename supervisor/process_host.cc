@@ -309,6 +309,10 @@ void ProcessHost::state_changed(Service& service, State from, const std::string&
   Slot& slot = *slots_.at(&service);
   if (to == State::running && from != State::running) readiness_.start_health(slot);
   if (to != State::running) readiness_.stop_health(slot);
+  if (to == State::fatal && from != State::fatal && service.config().critical &&
+      events_.critical_failed) {
+    events_.critical_failed(service);
+  }
 }
 
 void ProcessHost::begin_ready_check(Service& service) { readiness_.begin(*slots_.at(&service)); }
@@ -362,6 +366,7 @@ void ProcessHost::on_reaped(const Reaper::Ended& ended) {
   }
   check_groups();
   if (supervisor_) supervisor_->collect_retired();
+  if (events_.reaped) events_.reaped();
 }
 
 // Groups whose main process has ended: are their leftovers all gone now?

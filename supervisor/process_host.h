@@ -31,6 +31,8 @@ class ProcessHost : public SupervisorHost {
     std::function<void()> all_stopped;                  // shutdown is complete
     std::function<void(const std::string&)> retiring;   // a definition is going away
     std::function<void(const std::string&)> outputs_replaced;  // its log pipes changed
+    std::function<void(Service&)> critical_failed;  // a `critical` service went fatal
+    std::function<void()> reaped;                   // a batch of children was reaped
   };
   ProcessHost(uv_loop_t* loop, const SupervisorConfig& settings, Events events);
   ~ProcessHost() override;

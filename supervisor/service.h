@@ -129,6 +129,9 @@ class Service {
   int restarts() const { return restarts_; }
   int quick_failures() const { return quick_failures_; }
   const std::string& last_exit() const { return last_exit_; }
+  // How the last main process ended, when one ran and ended (a spawn that failed before
+  // exec has none).
+  const std::optional<ExitStatus>& last_status() const { return exit_; }
   const std::string& reason() const { return reason_; }
   // Settled states are where a start/stop/restart command's wait ends.
   bool settled() const;
