@@ -87,7 +87,8 @@ void CgroupTree::find_v1(const CgroupHost& host, bool own_root) {
 }
 
 std::unique_ptr<CgroupTree> CgroupTree::setup(const CgroupHost& host,
-                                              const CgroupRootChoice& choice, std::string* error) {
+                                              const CgroupRootChoice& choice, std::string* error,
+                                              bool move_superd) {
   if (choice.root.empty()) {
     *error = choice.why_not;
     return nullptr;
@@ -96,7 +97,8 @@ std::unique_ptr<CgroupTree> CgroupTree::setup(const CgroupHost& host,
   if (choice.create && !make_dir(root, error)) return nullptr;
   const std::string supervisor = root + "/" + std::string(kSupervisorLeaf);
   if (!make_dir(supervisor, error)) return nullptr;
-  if (!write_cgroup_file(supervisor, "cgroup.procs", std::to_string(::getpid()), error)) {
+  if (move_superd &&
+      !write_cgroup_file(supervisor, "cgroup.procs", std::to_string(::getpid()), error)) {
     return nullptr;
   }
 

@@ -49,9 +49,10 @@ class CgroupTree {
   // Makes ROOT (when choice.create and it is missing) and ROOT/supervisor, moves superd
   // into it, and enables in ROOT/cgroup.subtree_control the controllers superd uses
   // that ROOT offers. nullptr with *error when the tree cannot be used at all; a
-  // controller that cannot be enabled only goes to `notes()`.
+  // controller that cannot be enabled only goes to `notes()`. `move_superd` false: leave
+  // this process where it is (tests, which run beside the tree they make).
   static std::unique_ptr<CgroupTree> setup(const CgroupHost& host, const CgroupRootChoice& choice,
-                                           std::string* error);
+                                           std::string* error, bool move_superd = true);
   // The same tree without moving or enabling anything (superd's crash recovery before
   // setup, tests).
   static std::unique_ptr<CgroupTree> attach(const CgroupHost& host, const std::string& root,

@@ -43,6 +43,9 @@ int lift(int fd, int floor) {
 }  // namespace
 
 void run_child(LaunchPlan& plan, int status_fd, int devnull_fd) {
+  // The cgroup first (cgroup_join.h): nothing of the child runs outside it.
+  if (!join_cgroups(plan.cgroup)) fail(status_fd, ExecStage::cgroup);
+
   if (::setsid() < 0) fail(status_fd, ExecStage::setsid);
 
   // Handlers installed by superd (libuv's signal pipe) must not run here; the mask the
