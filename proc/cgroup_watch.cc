@@ -66,9 +66,8 @@ bool CgroupWatch::populated(bool refresh) { return refresh ? read_now() : popula
 void CgroupWatch::on_event(uv_fs_event_t* handle, const char*, int, int) {
   auto* self = static_cast<CgroupWatch*>(handle->data);
   if (!self) return;
-  const bool before = self->populated_;
   const bool now = self->read_now();
-  if (now != before && self->on_change_) {
+  if (self->on_change_) {
     // The callback may destroy this watch: call a copy.
     Fn fn = self->on_change_;
     fn(now);

@@ -19,8 +19,9 @@ class CgroupWatch {
  public:
   using Fn = std::function<void(bool populated)>;
 
-  // Watches DIR/cgroup.events; `on_change` runs on the loop each time "populated" flips
-  // (not for the state at start: ask populated()). False with *error.
+  // Watches DIR/cgroup.events; `on_change` runs on the loop each time the file changes,
+  // with "populated" as it is then (not for the state at start: ask populated()). False
+  // with *error.
   bool start(uv_loop_t* loop, const std::string& dir, Fn on_change, std::string* error);
   void stop();
   // As of the last event (or the start); re-read when `refresh`.

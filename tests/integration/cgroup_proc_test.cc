@@ -159,10 +159,11 @@ TEST_F(RealCgroups, ChildStartsInItsLeaf) {
   ASSERT_TRUE(wait_until([&] { return own_cgroup_of(spawned.pid) == relative(*leaf); }, 5s))
       << own_cgroup_of(spawned.pid);
   EXPECT_TRUE(test::process_alive(spawned.pid));
-  // v1 leaves too (this host: memory and pids as v1).
+  // v1 leaves too (this host: memory and pids as v1), joined by the child before exec.
   for (const auto& v1 : leaf->v1) {
     auto want = v1.own_dir.substr(v1.own_dir.find('/', std::string("/sys/fs/cgroup/").size()));
-    EXPECT_EQ(v1_cgroup_of(spawned.pid, v1.controller), want) << v1.controller;
+    EXPECT_TRUE(wait_until([&] { return v1_cgroup_of(spawned.pid, v1.controller) == want; }, 5s))
+        << v1.controller << ": " << v1_cgroup_of(spawned.pid, v1.controller) << " not " << want;
   }
   RecordProperty("clone3_refused", clone_into_cgroup_refused() ? "yes" : "no");
   EXPECT_FALSE(clone_into_cgroup_refused()) << "this kernel (6.x) has CLONE_INTO_CGROUP";
@@ -291,8 +292,15 @@ TEST_F(RealCgroups, UsageIsCloseToWhatProcSays) {
   double proc_usec = (std::stod(v[11]) + std::stod(v[12])) * 1e6 / ::sysconf(_SC_CLK_TCK);
   EXPECT_NEAR(static_cast<double>(*usage.cpu_usage_usec), proc_usec, 50000 + proc_usec * 0.1);
   if (usage.memory_current) {
-    EXPECT_GE(*usage.memory_current, 64u << 20);
-    EXPECT_LE(*usage.memory_current, 96u << 20);
+    // /proc: the resident set (the cgroup also counts a little page cache and kernel
+    // memory).
+    std::ifstream status("/proc/" + std::to_string(spawned.pid) + "/status");
+    std::string line;
+    double rss = 0;
+    while (std::getline(status, line)) {
+      if (line.rfind("VmRSS:", 0) == 0) rss = std::stod(line.substr(6)) * 1024;
+    }
+    EXPECT_NEAR(static_cast<double>(*usage.memory_current), rss, rss * 0.2);
     EXPECT_GE(usage.memory_peak.value_or(0), *usage.memory_current);
   }
   EXPECT_EQ(usage.pids_current, 1u);
@@ -320,6 +328,34 @@ TEST_F(RealCgroups, LeftoversAreStoppedByLeaf) {
   EXPECT_EQ(lines[0], "left: stopped 2 processes left by the previous superd");
   EXPECT_FALSE(test::process_alive(daemon));
   EXPECT_TRUE(tree_->existing_leaves().empty()) << "the empty leaf is removed";
+}
+
+}  // namespace
+}  // namespace superd
+
+namespace superd {
+namespace {
+
+// On this host's kernel (6.18) a child clone3'd with CLONE_INTO_CGROUP into a leaf that
+// once had cgroup.kill written is killed at birth (the kill sequence it is checked
+// against is not the leaf's). superd therefore makes such a leaf anew before the next
+// spawn (supervisor/cgroups.cc); this is what it relies on.
+TEST_F(RealCgroups, ALeafOnceKilledIsMadeAnewForTheNextProcess) {
+  std::string error;
+  auto leaf = tree_->make_leaf(cgroup_leaf_name("again"), false, &error);
+  ASSERT_TRUE(leaf) << error;
+  auto first = spawn_in(*leaf, {"--pause"});
+  ASSERT_TRUE(kill_cgroup(leaf->dir, &error)) << error;
+  reap(first.pid);
+  ASSERT_TRUE(wait_until([&] { return !cgroup_populated(leaf->dir, &error).value_or(true); }, 5s));
+  ASSERT_TRUE(tree_->remove_leaf(*leaf, &error)) << error;
+  leaf = tree_->make_leaf(cgroup_leaf_name("again"), false, &error);
+  ASSERT_TRUE(leaf) << error;
+  auto second = spawn_in(*leaf, {"--pause"});
+  std::this_thread::sleep_for(200ms);
+  EXPECT_TRUE(test::process_alive(second.pid));
+  ::kill(second.pid, SIGKILL);
+  reap(second.pid);
 }
 
 }  // namespace
