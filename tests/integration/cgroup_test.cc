@@ -183,6 +183,33 @@ TEST(Cgroups, PidsMaxContainsAForkLoop) {
   EXPECT_EQ(d.status("bomb").value("state", ""), "stopped");
 }
 
+TEST(Cgroups, ReloadConfigAppliesAChangedLimitWithoutARestart) {
+  CgroupParent parent;
+  NEED_CGROUPS(parent);
+  TempDir tmp;
+  auto services = [](int pids) {
+    return "[service.a]\ncommand = " + cmd({"--pause"}) + "\n[service.a.resources]\npids_max = " +
+           std::to_string(pids) + "\n";
+  };
+  Superd d(tmp, services(20), parent.supervisor_toml());
+  ASSERT_TRUE(d.start()) << d.daemon_log();
+  ASSERT_TRUE(d.wait_state("a", "running")) << d.daemon_log();
+  const pid_t pid = d.status("a").value("pid", 0);
+  // pids.max of the leaf: in v2 where the host has it there, else in the v1 leaf.
+  std::string file = parent.path() + "/a/pids.max";
+  if (!file_exists(file)) {
+    const std::string* v1 = parent.host().v1_dir("pids");
+    if (!v1) GTEST_SKIP() << "no pids controller";
+    file = *v1 + parent.path().substr(parent.path().find_last_of('/')) + "/a/pids.max";
+  }
+  EXPECT_EQ(read_file(file), "20\n");
+  d.rewrite_services(services(30));
+  auto r = d.ctl({"reload-config"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(read_file(file), "30\n");
+  EXPECT_EQ(d.status("a").value("pid", 0), pid) << "no restart";
+}
+
 TEST(Cgroups, UsageInStatusIsCloseToProc) {
   CgroupParent parent;
   NEED_CGROUPS(parent);
