@@ -44,17 +44,18 @@ std::variant<Spawned, SpawnFailure> spawn_process(LaunchPlan& plan) {
   return Spawned{pid, std::move(status_read), ExecContext{plan.program, plan.user, plan.directory, plan.cgroup.dir}};
 }
 
-std::optional<SpawnFailure> read_exec_report(int status_fd, const ExecContext& context) {
+ExecOutcome read_exec_outcome(int status_fd, const ExecContext& context) {
   ExecReport report{};
   ssize_t n;
   do {
     n = ::read(status_fd, &report, sizeof report);
   } while (n < 0 && errno == EINTR);
-  if (n != static_cast<ssize_t>(sizeof report)) return std::nullopt;
-  return SpawnFailure{
-      describe_exec_failure(report, context.program, context.user, context.directory,
-                            context.cgroup),
-      is_transient_errno(report.error)};
+  if (n < 0) return {};  // EAGAIN: the child has not exec'd yet
+  if (n != static_cast<ssize_t>(sizeof report)) return {ExecOutcome::Kind::succeeded, {}};
+  return {ExecOutcome::Kind::failed,
+          SpawnFailure{describe_exec_failure(report, context.program, context.user,
+                                             context.directory, context.cgroup),
+                       is_transient_errno(report.error)}};
 }
 
 }  // namespace superd

@@ -77,8 +77,12 @@ int main(int argc, char** argv) {
   CLI::App app{"superd: a process supervisor for the services of one deployment"};
   std::string config_path = "/etc/super/super.toml";
   bool check_only = false;
+  superd::DaemonOptions options;
   app.add_option("-c,--config", config_path, "config file")->capture_default_str();
   app.add_flag("--check", check_only, "validate the config and exit (0 ok, 1 invalid)");
+  app.add_flag("--init", options.init,
+               "a container's init duties without being PID 1 (under tini, say): one "
+               "shutdown budget, then TERM and KILL to every descendant left");
   app.set_version_flag("--version", std::string("superd ") + SUPERD_VERSION);
   app.footer("superd import [--from systemd|supervisord] FILE...  prints a config translated\n"
              "from systemd units or supervisord programs.");
@@ -96,6 +100,6 @@ int main(int argc, char** argv) {
   }
   setup_logging(loaded.config->supervisor.log_level);
   loaded.config->path = config_path;
-  superd::Daemon daemon(std::move(*loaded.config));
+  superd::Daemon daemon(std::move(*loaded.config), options);
   return daemon.run();
 }

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -228,14 +229,52 @@ SpawnResult ProcessHost::spawn(Service& service) {
   auto spawned = spawn_process(std::get<LaunchPlan>(plan));
   if (auto* failure = std::get_if<SpawnFailure>(&spawned)) return {0, *failure};
   auto& child = std::get<Spawned>(spawned);
+  slot.exec_watch.reset();  // before its fd goes
   slot.exec_status = std::move(child.exec_status);
   slot.exec_status_pid = child.pid;
   slot.exec_context = std::move(child.context);
+  slot.exec_failure.reset();
   by_pid_[child.pid] = &slot;
   if (slot.cgroup) slot.cgroup->bind(child.pid);
   running_[child.pid] = {service.name(), child.pid, process_start_time(child.pid).value_or(0)};
   save_records();
+  watch_exec(slot);
   return {child.pid, std::nullopt};
+}
+
+namespace {
+
+// True once the exec's outcome is known: the program runs (the service hears of it), or
+// the child reported why it could not (kept for when the child is reaped).
+bool check_exec(Slot& slot) {
+  if (!slot.exec_status) return true;
+  ExecOutcome outcome = read_exec_outcome(slot.exec_status.get(), slot.exec_context);
+  switch (outcome.kind) {
+    case ExecOutcome::Kind::pending:
+      return false;
+    case ExecOutcome::Kind::failed:
+      slot.exec_failure = std::move(outcome.failure);
+      return true;
+    case ExecOutcome::Kind::succeeded:
+      slot.service->on_exec_succeeded(slot.exec_status_pid);
+      return true;
+  }
+  return true;
+}
+
+}  // namespace
+
+// The program runs once the child's status pipe closes without a report: an event, not
+// a wait. Dependents of a `ready = "started"` service start then (Type=exec).
+void ProcessHost::watch_exec(Slot& slot) {
+  slot.exec_watch = UvHandle<uv_poll_t>();
+  if (uv_poll_init(loop_, slot.exec_watch.get(), slot.exec_status.get()) != 0) return;
+  slot.exec_watch.mark_initialized();
+  slot.exec_watch->data = &slot;
+  uv_poll_start(slot.exec_watch.get(), UV_READABLE | UV_DISCONNECT, [](uv_poll_t* h, int, int) {
+    auto* slot = static_cast<Slot*>(h->data);
+    if (slot && check_exec(*slot)) slot->exec_watch.reset();
+  });
 }
 
 void ProcessHost::signal_process(pid_t pid, int signo) {
@@ -290,6 +329,10 @@ void ProcessHost::state_changed(Service& service, State from, const std::string&
   Slot& slot = *slots_.at(&service);
   if (to == State::running && from != State::running) readiness_.start_health(slot);
   if (to != State::running) readiness_.stop_health(slot);
+  if (to == State::fatal && from != State::fatal && service.config().critical &&
+      events_.critical_failed) {
+    events_.critical_failed(service);
+  }
   release_leaves(slot);
 }
 
@@ -347,7 +390,12 @@ void ProcessHost::on_reaped(const Reaper::Ended& ended) {
   for (auto [slot, pid, wstatus] : mains) {
     std::optional<SpawnFailure> exec_failure;
     if (slot->exec_status && slot->exec_status_pid == pid) {
-      exec_failure = read_exec_report(slot->exec_status.get(), slot->exec_context);
+      slot->exec_watch.reset();
+      if (!slot->exec_failure) {
+        ExecOutcome last = read_exec_outcome(slot->exec_status.get(), slot->exec_context);
+        if (last.kind == ExecOutcome::Kind::failed) slot->exec_failure = std::move(last.failure);
+      }
+      exec_failure = std::exchange(slot->exec_failure, std::nullopt);
       slot->exec_status.reset();
     }
     const ExitStatus status = ExitStatus::from_wait_status(wstatus);
@@ -362,6 +410,7 @@ void ProcessHost::on_reaped(const Reaper::Ended& ended) {
   }
   check_groups();
   if (supervisor_) supervisor_->collect_retired();
+  if (events_.reaped) events_.reaped();
 }
 
 // Groups whose main process has ended: are their leftovers all gone now?

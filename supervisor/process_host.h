@@ -31,6 +31,8 @@ class ProcessHost : public SupervisorHost {
     std::function<void()> all_stopped;                  // shutdown is complete
     std::function<void(const std::string&)> retiring;   // a definition is going away
     std::function<void(const std::string&)> outputs_replaced;  // its log pipes changed
+    std::function<void(Service&)> critical_failed;  // a `critical` service went fatal
+    std::function<void()> reaped;                   // a batch of children was reaped
   };
   ProcessHost(uv_loop_t* loop, const SupervisorConfig& settings, Events events);
   ~ProcessHost() override;
@@ -67,6 +69,7 @@ class ProcessHost : public SupervisorHost {
   bool open_outputs(Slot& slot, std::string* error);
   bool fresh_pipes(Slot& slot, std::string* error);
   void open_listeners(Slot& slot);
+  void watch_exec(Slot& slot);
   void on_reaped(const Reaper::Ended& ended);
   void check_groups();
   // No process of `owner`'s instance is left: its cgroup, or its process group.

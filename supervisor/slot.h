@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,9 +30,13 @@ struct Slot {
   UvHandle<uv_timer_t> old_timer;  // Timer::old: stop_timeout of the instance being replaced
   std::unique_ptr<OutputPipe> out;
   std::unique_ptr<OutputPipe> err;  // null when stderr goes to stdout's file
-  UniqueFd exec_status;             // of the newest main process, until it is reaped
+  // The exec status pipe of the newest main process, watched until the child has
+  // exec'd (EOF) or reported why it could not (kept for when it is reaped).
+  UniqueFd exec_status;
   pid_t exec_status_pid = 0;
   ExecContext exec_context;
+  UvHandle<uv_poll_t> exec_watch;
+  std::optional<SpawnFailure> exec_failure;
   // `listen` sockets, held for the life of the definition (fds 3.. of each process).
   std::vector<UniqueFd> listeners;
   std::vector<std::string> listen_specs;  // what `listeners` were opened for
@@ -55,6 +60,7 @@ struct Slot {
   }
   // Close every handle (callbacks stop; memory goes in the close callbacks).
   void close_all() {
+    exec_watch.reset();
     timer.reset();
     old_timer.reset();
     if (out) out->drain();

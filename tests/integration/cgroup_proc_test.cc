@@ -195,7 +195,8 @@ TEST_F(RealCgroups, ExecFailureIsStillReported) {
   ASSERT_TRUE(leaf) << error;
   auto spawned = spawn_in(*leaf, {"--pause"}, "/nonexistent-directory");
   reap(spawned.pid);
-  auto failure = read_exec_report(spawned.exec_status.get(), spawned.context);
+  auto outcome = read_exec_outcome(spawned.exec_status.get(), spawned.context);
+  auto failure = outcome.failure;
   ASSERT_TRUE(failure);
   EXPECT_EQ(failure->reason, "chdir /nonexistent-directory: No such file or directory");
 }
