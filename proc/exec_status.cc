@@ -11,7 +11,8 @@ bool is_transient_errno(int error) {
 }
 
 std::string describe_exec_failure(const ExecReport& report, const std::string& program,
-                                  const std::string& user, const std::string& directory) {
+                                  const std::string& user, const std::string& directory,
+                                  const std::string& cgroup) {
   const std::string why = std::strerror(report.error);
   switch (report.stage) {
     case ExecStage::setsid: return "setsid: " + why;
@@ -23,6 +24,7 @@ std::string describe_exec_failure(const ExecReport& report, const std::string& p
     case ExecStage::dup_fds: return "setting up file descriptors: " + why;
     case ExecStage::close_fds: return "closing inherited file descriptors: " + why;
     case ExecStage::exec: return "exec " + program + ": " + why;
+    case ExecStage::cgroup: return "joining cgroup " + cgroup + ": " + why;
   }
   return "execution failed: " + why;
 }

@@ -18,6 +18,7 @@ enum class ExecStage : int32_t {
   dup_fds,
   close_fds,
   exec,
+  cgroup,  // joining the service's cgroup (cgroup_join.h)
 };
 
 struct ExecReport {
@@ -31,6 +32,7 @@ bool is_transient_errno(int error);
 // "exec /usr/bin/gunicornx: No such file or directory", "setuid(www): Operation not
 // permitted", "chdir /srv/app: Permission denied".
 std::string describe_exec_failure(const ExecReport& report, const std::string& program,
-                                  const std::string& user, const std::string& directory);
+                                  const std::string& user, const std::string& directory,
+                                  const std::string& cgroup = "");
 
 }  // namespace superd

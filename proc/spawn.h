@@ -21,6 +21,7 @@ struct ExecContext {
   std::string program;
   std::string user;
   std::string directory;
+  std::string cgroup;
 };
 
 struct Spawned {

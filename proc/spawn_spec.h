@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "proc/cgroup_join.h"
+
 namespace superd {
 
 struct SpawnSpec {
@@ -33,6 +35,9 @@ struct SpawnSpec {
   int stderr_fd = -1;
   std::vector<int> listen_fds;
   std::string listen_fdnames;  // "app:app"
+
+  // The cgroup to start in (descriptors the caller owns, CgroupJoinFds); inactive: none.
+  CgroupJoin cgroup;
 };
 
 }  // namespace superd

@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "proc/cgroup_leftovers.h"
 #include "proc/leftovers.h"
 #include "supervisor/config_load.h"
 #include "version.h"
@@ -77,6 +78,8 @@ bool Daemon::prepare(std::string* error) {
 
   std::string store_error;
   if (!enable_store_.load(&store_error)) spdlog::warn("{}", store_error);
+  setup_cgroups_before_first_spawn();
+  stop_cgroup_leftovers_of_previous_run();
   stop_leftovers_of_previous_run();
   if (!host_.start(error)) return false;
   if (!setup_signals(error)) return false;
@@ -261,6 +264,44 @@ void Daemon::stop_leftovers_of_previous_run() {
   for (const auto& line : stop_leftovers(leftovers)) spdlog::warn("{}", line);
   std::string error;
   if (!save_running(path, {}, &error)) spdlog::warn("{}", error);
+}
+
+// Once, before anything is spawned: superd moves itself into ROOT/supervisor (no
+// processes in inner nodes), or says in one line why services run in process groups.
+void Daemon::setup_cgroups_before_first_spawn() {
+  cgroups_ = setup_cgroups(config_.supervisor.cgroup, /*apply=*/true);
+  if (cgroups_.used()) {
+    spdlog::info("{}", cgroups_.line());
+  } else {
+    spdlog::warn("{}", cgroups_.line());
+  }
+  for (const auto& note : cgroups_.notes) spdlog::warn("cgroups: {}", note);
+  for (const auto& s : config_.services) {
+    for (const auto& issue : limit_issues(cgroups_, s.resources)) {
+      spdlog::warn("{}: {}", s.name, issue.message);
+    }
+  }
+  host_.set_cgroups(&cgroups_);
+}
+
+// The leaves a dead superd left below the root hold every process of its services,
+// whatever session or group they made: each gets its service's stop, then cgroup.kill.
+void Daemon::stop_cgroup_leftovers_of_previous_run() {
+  if (!cgroups_.used()) return;
+  std::vector<CgroupLeftover> leftovers;
+  for (auto& leaf : cgroups_.tree->existing_leaves()) {
+    CgroupLeftover l{leaf};
+    for (const auto& s : config_.services) {
+      if (leaf.name == cgroup_leaf_name(s.name) || leaf.name == cgroup_leaf_name(s.name, true)) {
+        l.stop_signal = s.stop_signal;
+        l.stop_timeout = s.stop_timeout;
+      }
+    }
+    leftovers.push_back(std::move(l));
+  }
+  if (leftovers.empty()) return;
+  sd_notify(0, "STATUS=stopping what a previous superd left running");
+  for (const auto& line : stop_cgroup_leftovers(*cgroups_.tree, leftovers)) spdlog::warn("{}", line);
 }
 
 void Daemon::update_notify() {

@@ -12,6 +12,7 @@
 
 #include "base/uv_handle.h"
 #include "ipc/server.h"
+#include "supervisor/cgroups.h"
 #include "supervisor/config.h"
 #include "supervisor/control.h"
 #include "supervisor/enable_store.h"
@@ -43,6 +44,8 @@ class Daemon {
   void finish_shutdown();
   nlohmann::json reload_config();  // throws nothing; returns the reply
   void stop_leftovers_of_previous_run();
+  void stop_cgroup_leftovers_of_previous_run();
+  void setup_cgroups_before_first_spawn();
   void update_notify();  // READY=1 once boot is done, STATUS= as counts change
   void on_all_stopped();
   void on_critical_failure(Service& service);
@@ -51,6 +54,7 @@ class Daemon {
   uv_loop_t loop_{};
   EnableStore enable_store_;
   StateLock lock_;
+  Cgroups cgroups_;  // before host_: the slots' leaves use the tree until they go
   ProcessHost host_;
   Supervisor supervisor_;
   Control control_;

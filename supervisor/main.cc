@@ -11,6 +11,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "supervisor/cgroups.h"
 #include "supervisor/config_load.h"
 #include "supervisor/daemon.h"
 #include "import/import.h"
@@ -33,6 +34,24 @@ int check(const std::string& path, bool quiet) {
   if (!result.errors.empty()) {
     std::cerr << path << ": " << result.errors.size()
               << (result.errors.size() == 1 ? " error" : " errors") << "\n";
+    return 1;
+  }
+  // Cgroups as superd would find them, without changing anything: one line, then each
+  // limit this host cannot enforce (SPEC: an error, unless the host lacks the controller
+  // entirely, which is a warning).
+  const superd::Cgroups cgroups = superd::setup_cgroups(result.config->supervisor.cgroup, false);
+  if (!quiet) std::cout << cgroups.line() << "\n";
+  size_t errors = 0;
+  for (const auto& s : result.config->services) {
+    for (const auto& issue : superd::limit_issues(cgroups, s.resources)) {
+      superd::ConfigError e{s.pos, (issue.error ? "" : "warning: ") + std::string("service '") + s.name +
+                                       "': " + issue.message};
+      std::cerr << e.format() << "\n";
+      errors += issue.error;
+    }
+  }
+  if (errors > 0) {
+    std::cerr << path << ": " << errors << (errors == 1 ? " error" : " errors") << "\n";
     return 1;
   }
   if (!quiet) std::cout << path << ": ok (" << result.config->services.size() << " services)\n";

@@ -124,14 +124,14 @@ void Service::restart() {
 // ---- events --------------------------------------------------------------------
 
 void Service::on_exit(pid_t pid, const ExitStatus& status, bool group_empty,
-                      const std::optional<SpawnFailure>& exec_failure) {
+                      const std::optional<SpawnFailure>& exec_failure, const std::string& cause) {
   if (old_ && old_->main_alive && pid == old_->pid) return on_old_exit(status, group_empty);
   if (!current_.main_alive || pid != current_.pid) return;  // not ours
   current_.main_alive = false;
   current_.group_alive = !group_empty;
   exit_ = status;
   exec_failure_ = exec_failure;
-  last_exit_ = exec_failure ? exec_failure->reason : status.describe();
+  last_exit_ = exec_failure ? exec_failure->reason : !cause.empty() ? cause : status.describe();
   if (state_ == State::starting) host_.end_ready_check(*this);
 
   switch (state_) {

@@ -97,8 +97,11 @@ class Service {
 
   // Events from the process layer and the clock.
   // A main process ended. `group_empty`: no other process of its group remains.
+  // `cause`: how it ended when the host knows better than the wait status ("killed by
+  // the OOM killer (memory_max 1GB)"); empty: status.describe().
   void on_exit(pid_t pid, const ExitStatus& status, bool group_empty,
-               const std::optional<SpawnFailure>& exec_failure = std::nullopt);
+               const std::optional<SpawnFailure>& exec_failure = std::nullopt,
+               const std::string& cause = "");
   // The rest of an instance whose main process ended is gone (its group, or cgroup).
   void on_group_empty(pid_t pgid);
   void on_timer(Timer which = Timer::current);

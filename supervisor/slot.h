@@ -17,6 +17,7 @@
 #include "base/uv_handle.h"
 #include "proc/capture.h"
 #include "proc/spawn.h"
+#include "supervisor/cgroups.h"
 #include "supervisor/check_runner.h"
 #include "supervisor/notify_socket.h"
 #include "supervisor/service.h"
@@ -50,6 +51,8 @@ struct Slot {
   // restart gave the new instance its own), kept while the process group that writes
   // into them (the pid they belong to) lives.
   std::vector<std::pair<pid_t, std::unique_ptr<OutputPipe>>> old_outputs;
+  // The service's leaves when cgroups are used (cgroups.h); null: process groups.
+  std::unique_ptr<ServiceCgroup> cgroup;
 
   void retire_outputs(pid_t owner) {
     if (out) old_outputs.emplace_back(owner, std::move(out));
