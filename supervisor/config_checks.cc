@@ -1,101 +1,15 @@
-// Pass 1, the keys whose values are targets: `ready` and `health` (a check of one kind
-// and its target: an address, a URL, a regex, a program) and `listen`.
-#include <arpa/inet.h>
-
-#include <regex>
-
+// Pass 1, the keys whose values are targets: `ready` and `health` (a check of one kind,
+// its target typed: an address, a URL, a compiled regex, a program) and `listen`. Host
+// names are resolved here, once, so the daemon never parses or looks up an address.
 #include "supervisor/config_loader.h"
 
 namespace superd::config_internal {
-namespace {
 
-bool parse_port(std::string_view text, std::string* error) {
-  if (text.empty() || text.size() > 5 ||
-      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    *error = "the port must be a number from 1 to 65535";
-    return false;
-  }
-  int port = std::stoi(std::string(text));
-  if (port < 1 || port > 65535) {
-    *error = "the port must be a number from 1 to 65535";
-    return false;
-  }
-  return true;
-}
-
-// "127.0.0.1:8000" or "[::1]:8000": hosts are IP literals, so neither superd nor a probe
-// ever blocks on a name lookup.
-bool parse_host_port(std::string_view text, std::string* error) {
-  std::string host;
-  std::string_view port;
-  int family = AF_INET;
-  if (!text.empty() && text.front() == '[') {
-    size_t close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      *error = "expected [IPv6]:PORT";
-      return false;
-    }
-    host = std::string(text.substr(1, close - 1));
-    port = text.substr(close + 2);
-    family = AF_INET6;
-  } else {
-    size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos) {
-      *error = "expected HOST:PORT";
-      return false;
-    }
-    host = std::string(text.substr(0, colon));
-    port = text.substr(colon + 1);
-  }
-  unsigned char addr[sizeof(in6_addr)];
-  if (host.find('\0') != std::string::npos || inet_pton(family, host.c_str(), addr) != 1) {
-    *error = family == AF_INET6 ? "'" + host + "' is not an IPv6 address"
-                                : "the host must be an IPv4 address or an [IPv6] address";
-    return false;
-  }
-  return parse_port(port, error);
-}
-
-bool parse_listen(std::string_view text, std::string* error) {
-  if (text.substr(0, 4) == "tcp:") return parse_host_port(text.substr(4), error);
-  if (text.substr(0, 5) == "unix:") {
-    std::string_view path = text.substr(5);
-    if (!is_absolute(path)) {
-      *error = "the socket path must be absolute";
-      return false;
-    }
-    if (path.size() > kMaxSocketPath) {
-      *error = "the socket path is longer than " + std::to_string(kMaxSocketPath) + " bytes";
-      return false;
-    }
-    return true;
-  }
-  *error = "expected tcp:HOST:PORT or unix:/PATH";
-  return false;
-}
-
-bool parse_http_url(std::string_view url, std::string* error) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.substr(0, kScheme.size()) != kScheme) {
-    *error = "only http:// URLs are supported";
-    return false;
-  }
-  for (char c : url) {
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
-      *error = "the URL contains a space or control character";
-      return false;
-    }
-  }
-  std::string_view rest = url.substr(kScheme.size());
-  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
-  if (authority.empty()) {
-    *error = "the URL has no host";
-    return false;
-  }
-  return true;
-}
-
-}  // namespace
+// `listen` takes IP literals only, as systemd's ListenStream= does: a name can stand for
+// several addresses, and which one a socket binds should not depend on the resolver
+// ("tcp:localhost:8000" is refused, see tests/configs/bad/bad_listen.toml). Checks take
+// names. HostNames::allowed here would let listen take them too (resolved at load).
+constexpr HostNames kListenHostNames = HostNames::refused;
 
 bool Loader::key_ready(Draft& d, const toml::node& n) {
   return assign(d.cfg.ready, read_check(n, "ready", /*health=*/false));
@@ -187,50 +101,84 @@ bool Loader::read_check_target(Check& check, std::string_view kind, const toml::
   }
   auto target = read_string(n, label);
   if (!target) return false;
+  if (kind == "tcp") return read_tcp_target(check, *target, n, label);
+  if (kind == "http") return read_http_target(check, *target, n, label);
+  return read_log_target(check, std::move(*target), n, label);
+}
+
+bool Loader::read_tcp_target(Check& check, const std::string& text, const toml::node& n, const std::string& label) {
+  check.kind = Check::Kind::tcp;
   std::string why;
-  if (kind == "tcp") {
-    check.kind = Check::Kind::tcp;
-    if (!parse_host_port(*target, &why)) {
-      errors_.at(n, "invalid address " + quoted(*target) + " for '" + label + "': " + why);
-      return false;
-    }
-  } else if (kind == "http") {
-    check.kind = Check::Kind::http;
-    if (!parse_http_url(*target, &why)) {
-      errors_.at(n, "invalid URL " + quoted(*target) + " for '" + label + "': " + why);
-      return false;
-    }
-  } else {
-    check.kind = Check::Kind::log;
-    if (target->empty() || target->size() > kMaxRegexLength) {
-      errors_.at(n, "'" + label + "' must be a regular expression of 1 to " + std::to_string(kMaxRegexLength) +
-                        " characters");
-      return false;
-    }
-    try {
-      std::regex re(*target, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      errors_.at(n, "invalid regular expression for '" + label + "': " + e.what());
-      return false;
-    }
+  auto address = parse_host_port(text, HostNames::allowed, &why);
+  if (!address) {
+    errors_.at(n, "invalid address " + quoted(text) + " for '" + label + "': " + why);
+    return false;
   }
-  check.target = std::move(*target);
+  if (!resolve(*address, n, label)) return false;
+  check.tcp = std::move(*address);
   return true;
+}
+
+bool Loader::read_http_target(Check& check, const std::string& text, const toml::node& n, const std::string& label) {
+  check.kind = Check::Kind::http;
+  std::string why;
+  auto url = parse_http_url(text, &why);
+  if (!url) {
+    errors_.at(n, "invalid URL " + quoted(text) + " for '" + label + "': " + why);
+    return false;
+  }
+  if (!resolve(url->authority, n, label)) return false;
+  check.http = std::move(*url);
+  return true;
+}
+
+// Compiled once here; every start of the service matches with this compiled pattern.
+bool Loader::read_log_target(Check& check, std::string text, const toml::node& n, const std::string& label) {
+  check.kind = Check::Kind::log;
+  if (text.empty() || text.size() > kMaxRegexLength) {
+    errors_.at(n, "'" + label + "' must be a regular expression of 1 to " + std::to_string(kMaxRegexLength) +
+                      " characters");
+    return false;
+  }
+  std::string why;
+  auto pattern = LogPattern::compile(std::move(text), &why);
+  if (!pattern) {
+    errors_.at(n, "invalid regular expression for '" + label + "': " + why);
+    return false;
+  }
+  check.log = std::move(*pattern);
+  return true;
+}
+
+// A host name gets its address now (an IP literal has it already); one that does not
+// resolve is an error here rather than a probe that fails at every attempt.
+bool Loader::resolve(HostPort& hp, const toml::node& n, const std::string& label) {
+  if (!hp.address.empty() || !options_.resolve_hosts) return true;
+  std::string why;
+  if (resolve_host(hp, &why)) return true;
+  errors_.at(n, "cannot resolve host " + quoted(hp.host) + " for '" + label + "': " + why);
+  return false;
 }
 
 bool Loader::key_listen(Draft& d, const toml::node& n) {
   std::vector<std::string> entries;
   std::vector<const toml::node*> nodes;
   bool ok = read_string_array(n, "listen", entries, &nodes);
+  std::vector<ListenEndpoint> endpoints;
   for (size_t i = 0; i < entries.size(); ++i) {
     std::string why;
-    if (!parse_listen(entries[i], &why)) {
+    auto endpoint = parse_listen_endpoint(entries[i], kListenHostNames, &why);
+    if (!endpoint) {
       errors_.at(*nodes[i], "invalid listen address " + quoted(entries[i]) + ": " + why);
       ok = false;
+    } else if (endpoint->kind == ListenEndpoint::Kind::tcp && !resolve(endpoint->tcp, *nodes[i], "listen")) {
+      ok = false;
+    } else {
+      endpoints.push_back(std::move(*endpoint));
     }
   }
   if (!ok) return false;
-  d.cfg.listen = std::move(entries);
+  d.cfg.listen = std::move(endpoints);
   d.listen_nodes = std::move(nodes);
   return true;
 }

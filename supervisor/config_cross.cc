@@ -97,15 +97,17 @@ void Loader::check_cycles(const std::vector<Draft>& drafts) {
   });
 }
 
-// Two services cannot both own one listening socket.
+// Two services cannot both own one listening socket. Compared by the socket bound
+// (numeric address, port), so "tcp:[::1]:80" and "tcp:[0::1]:80" are one socket; the
+// message shows the entry as written.
 void Loader::check_listen_conflicts(const std::vector<Draft>& drafts) {
   std::map<std::string, std::string, std::less<>> owner;
   for (const auto& d : drafts) {
     for (size_t i = 0; i < d.cfg.listen.size(); ++i) {
-      const std::string& address = d.cfg.listen[i];
-      auto [it, inserted] = owner.emplace(address, d.cfg.name);
+      auto [it, inserted] = owner.emplace(d.cfg.listen[i].socket_key(), d.cfg.name);
       if (!inserted) {
-        errors_.at(*d.listen_nodes[i], quoted(address) + " is already in 'listen' of service " + quoted(it->second));
+        const std::string written = d.listen_nodes[i]->value_or(std::string());
+        errors_.at(*d.listen_nodes[i], quoted(written) + " is already in 'listen' of service " + quoted(it->second));
       }
     }
   }

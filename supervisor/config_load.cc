@@ -100,8 +100,8 @@ void Loader::load_supervisor(const toml::node& node) {
   for (auto [key, n] : in_file_order(*table)) {
     if (key == "socket") {
       auto s = read_absolute_path(*n, key);
-      if (s && s->size() > kMaxSocketPath) {
-        errors_.at(*n, "'socket' is longer than the " + std::to_string(kMaxSocketPath) +
+      if (s && s->size() > kMaxUnixSocketPath) {
+        errors_.at(*n, "'socket' is longer than the " + std::to_string(kMaxUnixSocketPath) +
                            " bytes a Unix socket path can have");
       } else if (s) {
         sup.socket = *s;

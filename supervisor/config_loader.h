@@ -3,9 +3,10 @@
 //
 //   1. typing (config_load.cc: the document and [supervisor]; config_readers.cc: one
 //      TOML value to one typed value; config_service_keys.cc and config_checks.cc: the
-//      keys of a service): every key is checked against the model and converted;
-//      [defaults] is converted once into a template service that each service copies
-//      before its own keys override it;
+//      keys of a service): every key is checked against the model and converted, and
+//      addresses, URLs and regexes become the typed values of config.h, host names
+//      resolved. [defaults] is converted once into a template service that each service
+//      copies before its own keys override it;
 //   2. the system (config_system.cc, LoadOptions::check_system): users, groups,
 //      executables, directories and env files, each checked on the value a service ends
 //      up with;
@@ -23,7 +24,6 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <sys/un.h>
 #include <string>
 #include <string_view>
 #include <toml++/toml.h>
@@ -41,8 +41,6 @@ constexpr size_t kMaxRegexLength = 1024;
 // Durations end up added to steady_clock time points counted in nanoseconds; capping
 // them at ten years keeps that arithmetic far from overflow.
 constexpr Duration kMaxDuration = std::chrono::hours(24 * 365 * 10);
-// sizeof(sockaddr_un::sun_path) minus the terminating NUL.
-constexpr size_t kMaxSocketPath = sizeof(sockaddr_un{}.sun_path) - 1;
 
 // The names the loader accepts besides the service keys (kServiceKeys), in the order
 // their "did you mean" suggestions are tried.
@@ -207,6 +205,10 @@ class Loader {
   std::optional<Check> read_check(const toml::node& n, std::string_view key, bool health);
   void read_check_entry(CheckDraft& c, std::string_view name, const toml::node& value);
   bool read_check_target(Check& check, std::string_view kind, const toml::node& n, const std::string& label);
+  bool read_tcp_target(Check& check, const std::string& text, const toml::node& n, const std::string& label);
+  bool read_http_target(Check& check, const std::string& text, const toml::node& n, const std::string& label);
+  bool read_log_target(Check& check, std::string text, const toml::node& n, const std::string& label);
+  bool resolve(HostPort& hp, const toml::node& n, const std::string& label);
 
   // Typed readers (config_readers.cc): the value, or nullopt after recording why not.
   std::optional<std::string> read_string(const toml::node& n, std::string_view key);

@@ -67,7 +67,7 @@ class Daemon : public ServiceHost {
     bool retiring = false;            // removed from the config; erased once it is down
     // `listen` sockets, held for the life of the definition (fds 3.. of each process).
     std::vector<UniqueFd> listeners;
-    std::vector<std::string> listen_specs;  // what `listeners` were opened for
+    std::vector<ListenEndpoint> listen_specs;  // what `listeners` were opened for
     std::string listen_error;               // why they could not be opened
     std::unique_ptr<NotifySocket> notify;   // ready = "notify"
     std::string status_text;                // last STATUS= from the service

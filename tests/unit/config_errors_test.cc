@@ -127,7 +127,7 @@ ready = { tcp = "127.0.0.1:80", log = "x" }
 health = { interval = "1s" }
 [service.c]
 command = ["/bin/true"]
-ready = { tcp = "localhost:80", failures = 2, interval = 0 }
+ready = { tcp = "local host:8", failures = 2, interval = 0 }
 health = { log = "(unclosed", every = "1s" }
 [service.d]
 command = ["/bin/true"]
@@ -139,8 +139,8 @@ health = { http = "http:///path" }
             "t.toml:4:44: 'health.failures' must be at least 1, not 0\n"
             "t.toml:7:39: 'ready' has both 'tcp' and 'log'; a check has exactly one kind\n"
             "t.toml:8:10: 'health' needs one of 'tcp', 'http', 'exec' or 'log'\n"
-            "t.toml:11:17: invalid address 'localhost:80' for 'ready.tcp': the host must be an IPv4 address or an "
-            "[IPv6] address\n"
+            "t.toml:11:17: invalid address 'local host:8' for 'ready.tcp': the host must be an IPv4 address, an "
+            "[IPv6] address or a host name\n"
             "t.toml:11:44: unknown key 'failures' in 'ready'\n"
             "t.toml:11:58: 'ready.interval' must be greater than zero\n"
             "t.toml:12:18: invalid regular expression for 'health.log': Mismatched '(' and ')' in regular "
