@@ -180,4 +180,20 @@ LoadResult load_config_file(const std::string& path, const LoadOptions& options)
   return load_config_string(*text, path, options);
 }
 
+// From the tables the loader itself checks keys against, so the list cannot drift.
+std::vector<std::string> known_config_keys() {
+  using namespace config_internal;
+  std::vector<std::string> keys(std::begin(kTopLevelKeys), std::end(kTopLevelKeys));
+  for (auto k : kSupervisorKeys) keys.push_back("supervisor." + std::string(k));
+  for (auto k : Loader::service_key_names()) keys.emplace_back(k);
+  for (std::string_view check : {"ready", "health"}) {
+    for (auto k : kCheckKeys) keys.push_back(std::string(check) + "." + std::string(k));
+  }
+  keys.push_back("ready.notify");
+  keys.push_back("health.failures");
+  for (auto k : kBackoffKeys) keys.push_back("backoff." + std::string(k));
+  for (auto k : kLimitNames) keys.push_back("limits." + std::string(k));
+  return keys;
+}
+
 }  // namespace superd

@@ -32,4 +32,10 @@ LoadResult load_config_file(const std::string& path, const LoadOptions& options 
 LoadResult load_config_string(std::string_view text, const std::string& path,
                               const LoadOptions& options = {});
 
+// Every key the loader accepts: the top-level tables ("supervisor", "defaults",
+// "service"), "supervisor.KEY", the service keys ("command", ...), "ready.KEY" and
+// "health.KEY" (kinds and options), "backoff.KEY" and "limits.NAME". For tests that hold
+// the documentation to the loader.
+std::vector<std::string> known_config_keys();
+
 }  // namespace superd

@@ -43,7 +43,7 @@ constexpr size_t kMaxRegexLength = 1024;
 constexpr Duration kMaxDuration = std::chrono::hours(24 * 365 * 10);
 
 // The names the loader accepts besides the service keys (kServiceKeys), in the order
-// their "did you mean" suggestions are tried.
+// their "did you mean" suggestions are tried. known_config_keys() lists them all.
 inline constexpr std::string_view kTopLevelKeys[] = {"supervisor", "defaults", "service"};
 inline constexpr std::string_view kSupervisorKeys[] = {"socket", "socket_group", "state_dir", "log_dir",
                                                        "log_level"};

@@ -1,7 +1,11 @@
 // Values the loader types once, at load: check addresses and URLs (host names resolved,
-// or an error at --check), listen endpoints, compiled log regexes.
+// or an error at --check), listen endpoints, compiled log regexes; and the list of
+// every key the loader accepts.
 #include <gtest/gtest.h>
 
+#include <set>
+
+#include "base/values.h"
 #include "tests/unit/config_test_util.h"
 
 namespace superd {
@@ -92,6 +96,49 @@ TEST(ConfigTyped, LogRegexErrorsAreFoundAtLoad) {
   EXPECT_EQ(errors(service("ready = { log = \"[unclosed\" }")),
             "t.toml:3:17: invalid regular expression for 'ready.log': Unexpected character within '[...]' in "
             "regular expression\n");
+}
+
+// Each key known_config_keys() lists is accepted: a value of the right type for it
+// produces no "unknown key" error. Values are wrong on purpose for most keys; only
+// whether the key itself is known matters here.
+TEST(ConfigKeys, EveryListedKeyIsAcceptedAndNoneTwice) {
+  const std::vector<std::string> keys = known_config_keys();
+  EXPECT_EQ(std::set<std::string>(keys.begin(), keys.end()).size(), keys.size());
+  // The probe below tells a refused key from a refused value:
+  EXPECT_NE(errors("[defaults]\nready = { tpc = 0 }\n", kNoLookups).find("unknown"), std::string::npos);
+  for (const std::string& key : keys) {
+    std::string text;
+    const size_t dot = key.find('.');
+    const std::string head = key.substr(0, dot);
+    if (dot == std::string::npos && (key == "supervisor" || key == "defaults" || key == "service")) {
+      text = "[" + key + "]\n";
+    } else if (head == "supervisor") {
+      text = "[supervisor]\n" + key.substr(dot + 1) + " = 0\n";
+    } else if (dot == std::string::npos) {
+      text = "[defaults]\n" + key + " = 0\n";
+    } else {
+      text = "[defaults]\n" + head + " = { " + key.substr(dot + 1) + " = 0 }\n";
+    }
+    const std::string out = errors(text, kNoLookups);
+    EXPECT_EQ(out.find("unknown"), std::string::npos) << key << ": " << out;
+  }
+}
+
+TEST(ConfigKeys, ListsEveryKindOfKey) {
+  const std::vector<std::string> keys = known_config_keys();
+  const std::set<std::string> all(keys.begin(), keys.end());
+  for (const char* key : {"supervisor", "defaults", "service", "supervisor.socket", "supervisor.log_level",
+                          "command", "log_backups", "ready", "health", "listen", "ready.notify", "ready.log",
+                          "health.failures", "backoff.initial", "backoff.max", "limits.nofile", "limits.rttime"}) {
+    EXPECT_TRUE(all.count(key)) << key;
+  }
+  EXPECT_FALSE(all.count("ready.failures"));
+  EXPECT_FALSE(all.count("health.notify"));
+  for (const std::string& key : keys) {
+    if (key.rfind("limits.", 0) == 0) {
+      EXPECT_TRUE(parse_rlimit_name(key.substr(7))) << key;
+    }
+  }
 }
 
 }  // namespace
