@@ -58,7 +58,7 @@ struct ServiceConfig {
   SourcePos pos;  // where [service.NAME] starts
 
   std::vector<std::string> command;  // command[0] as written (absolute or a name on PATH)
-  std::string directory;             // empty: the user's home directory
+  std::string directory;             // empty: "/", as under systemd
   std::string user;                  // empty: the user superd runs as (root)
   std::string group;                 // empty: the user's primary group
   std::map<std::string, std::string> environment;
