@@ -27,6 +27,8 @@ struct Invocation {
   std::optional<int> lines;
   bool follow = false;
   bool now = false;
+  int parallel = 1;   // restart: instances restarted at once
+  int instances = 0;  // scale
   ipc::StatusFormatOptions format;
 };
 

@@ -2,6 +2,7 @@
 // reader into ServiceConfig. ready, health and listen, the keys with typed targets, are
 // in config_checks.cc.
 #include "base/values.h"
+#include "supervisor/config_instances.h"
 #include "supervisor/config_loader.h"
 #include "supervisor/config_resources_load.h"
 
@@ -45,6 +46,7 @@ const Loader::ServiceKey Loader::kServiceKeys[] = {
     {"log_backups", &Loader::key_log_backups},
     {"critical", &Loader::key_critical},
     {"resources", &Loader::key_resources},
+    {"instances", &Loader::key_instances},
 };
 
 std::vector<std::string_view> Loader::service_key_names() {
@@ -82,7 +84,8 @@ void Loader::finish_service(Draft& d, const toml::table& table) {
     errors_.at(table, "service " + quoted(cfg.name) + " has no 'command'");
   }
   // key_stdout/key_stderr left the raw value; "" means not given.
-  if (cfg.stdout_path.empty()) cfg.stdout_path = cfg.name + ".log";
+  // Instances each get a file of their own: worker@0.log, worker@1.log, ...
+  if (cfg.stdout_path.empty()) cfg.stdout_path = cfg.name + (d.is_template ? "@{instance}" : "") + ".log";
   if (cfg.stderr_path.empty()) cfg.stderr_path = cfg.stdout_path;
   const std::string& log_dir = config_.supervisor.log_dir;
   if (!is_absolute(cfg.stdout_path)) cfg.stdout_path = join_path(log_dir, cfg.stdout_path);
@@ -130,6 +133,11 @@ bool Loader::key_environment(Draft& d, const toml::node& n) {
     if (!is_env_name(key)) {
       errors_.at(*value, "invalid environment variable name " + quoted(key) +
                              " (use letters, digits and '_', not starting with a digit)");
+      ok = false;
+      continue;
+    }
+    if (d.is_template && key == "INSTANCE") {
+      errors_.at(*value, "'INSTANCE' is set by superd to the number of each instance");
       ok = false;
       continue;
     }
@@ -269,6 +277,16 @@ bool Loader::key_log_backups(Draft& d, const toml::node& n) {
 
 bool Loader::key_critical(Draft& d, const toml::node& n) {
   return assign(d.cfg.critical, read_bool(n, "critical"));
+}
+
+// N copies of the service (config_instances.h). A service's own choice: in [defaults]
+// it would turn every service into instances.
+bool Loader::key_instances(Draft& d, const toml::node& n) {
+  if (d.cfg.name.empty()) {
+    errors_.at(n, "'instances' is a service's own key, not one for [defaults]");
+    return false;
+  }
+  return assign(d.instances, read_int(n, "instances", 0, kMaxInstances));
 }
 
 bool Loader::key_resources(Draft& d, const toml::node& n) {
