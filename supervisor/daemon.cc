@@ -57,7 +57,7 @@ Daemon::~Daemon() {
   sigemptyset(&late);
   for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) sigaddset(&late, sig);
   pthread_sigmask(SIG_BLOCK, &late, nullptr);
-  host_.close_all();
+  host_.release();
   server_.reset();
   sigterm_.reset();
   sigint_.reset();
