@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/exit_status.h"
+#include "proc/sandbox_plan.h"
 #include "proc/spawn_spec.h"
 
 namespace superd {
@@ -36,6 +37,8 @@ struct LaunchPlan {
   int stdout_fd = -1;  // write ends of the capture pipes (owned by the caller)
   int stderr_fd = -1;
   std::vector<int> listen_fds;  // become fds 3.. in the child
+
+  SandboxPlan sandbox;  // mounts, capabilities and compiled filters (sandbox_plan.h)
 };
 
 // Resolve the user, the environment and the program. A failure here is reported like an

@@ -40,7 +40,8 @@ std::variant<Spawned, SpawnFailure> spawn_process(LaunchPlan& plan) {
                         is_transient_errno(fork_errno)};
   }
   ::fcntl(status_read.get(), F_SETFL, O_NONBLOCK);
-  return Spawned{pid, std::move(status_read), ExecContext{plan.program, plan.user, plan.directory}};
+  return Spawned{pid, std::move(status_read),
+                 ExecContext{plan.program, plan.user, plan.directory, plan.sandbox.labels}};
 }
 
 std::optional<SpawnFailure> read_exec_report(int status_fd, const ExecContext& context) {
@@ -51,7 +52,8 @@ std::optional<SpawnFailure> read_exec_report(int status_fd, const ExecContext& c
   } while (n < 0 && errno == EINTR);
   if (n != static_cast<ssize_t>(sizeof report)) return std::nullopt;
   return SpawnFailure{
-      describe_exec_failure(report, context.program, context.user, context.directory),
+      describe_exec_failure(report, context.program, context.user, context.directory,
+                            context.sandbox_labels),
       is_transient_errno(report.error)};
 }
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "base/exit_status.h"
 #include "base/fd.h"
@@ -21,6 +22,7 @@ struct ExecContext {
   std::string program;
   std::string user;
   std::string directory;
+  std::vector<std::string> sandbox_labels;  // names the failed sandbox step
 };
 
 struct Spawned {

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "proc/sandbox_spec.h"
+
 namespace superd {
 
 struct SpawnSpec {
@@ -33,6 +35,10 @@ struct SpawnSpec {
   int stderr_fd = -1;
   std::vector<int> listen_fds;
   std::string listen_fdnames;  // "app:app"
+
+  // Namespaces, mounts, capabilities and seccomp filters (sandbox_spec.h). A NOTIFY_SOCKET
+  // in extra_env stays reachable whatever the mounts hide.
+  SandboxSpec sandbox;
 };
 
 }  // namespace superd
