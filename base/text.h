@@ -8,6 +8,8 @@ namespace superd {
 inline constexpr std::string_view kBlanks = " \t";
 inline constexpr std::string_view kWhitespace = " \t\n\r";
 
+constexpr bool is_whitespace(char c) { return kWhitespace.find(c) != std::string_view::npos; }
+
 // `text` without leading and trailing characters of `chars`.
 constexpr std::string_view trim(std::string_view text, std::string_view chars = kWhitespace) {
   const size_t b = text.find_first_not_of(chars);

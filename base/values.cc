@@ -27,14 +27,14 @@ struct Unit {
   int64_t factor;
 };
 
-// A decimal number with an optional unit suffix, scaled to an integer count of the
-// smallest unit. The fraction must come out whole ("1.5s" is 1500ms, "0.0001s" is
-// refused rather than silently rounded). Shared by durations and sizes so both accept
-// the same number syntax and report the same mistakes.
-std::optional<int64_t> parse_scaled(std::string_view text, const Unit* units, size_t n_units,
-                                    int64_t bare_factor, bool units_ignore_case,
-                                    std::string_view unit_list, std::string_view smallest_unit,
-                                    std::string* error) {
+// A number as written: digits, an optional fraction, an optional unit suffix.
+struct Number {
+  std::string_view whole;
+  std::string_view fraction;
+  std::string_view suffix;
+};
+
+std::optional<Number> split_number(std::string_view text, std::string* error) {
   text = trim(text, kBlanks);
   if (text.empty()) {
     set_error(error, "empty value");
@@ -44,54 +44,50 @@ std::optional<int64_t> parse_scaled(std::string_view text, const Unit* units, si
     set_error(error, "must not be negative");
     return std::nullopt;
   }
+  Number n;
   size_t i = 0;
   while (i < text.size() && is_digit(text[i])) ++i;
-  std::string_view whole = text.substr(0, i);
-  std::string_view fraction;
+  n.whole = text.substr(0, i);
   if (i < text.size() && text[i] == '.') {
     size_t start = ++i;
     while (i < text.size() && is_digit(text[i])) ++i;
-    fraction = text.substr(start, i - start);
-    if (fraction.empty()) {
+    n.fraction = text.substr(start, i - start);
+    if (n.fraction.empty()) {
       set_error(error, "expected digits after '.'");
       return std::nullopt;
     }
   }
-  if (whole.empty()) {
+  if (n.whole.empty()) {
     set_error(error, "expected a number");
     return std::nullopt;
   }
-  std::string_view suffix = trim(text.substr(i), kBlanks);
+  n.suffix = trim(text.substr(i), kBlanks);
+  return n;
+}
 
-  int64_t factor = bare_factor;
-  if (!suffix.empty()) {
-    bool found = false;
-    for (size_t u = 0; u < n_units && !found; ++u) {
-      bool match = units_ignore_case ? iequals(suffix, units[u].suffix) : suffix == units[u].suffix;
-      if (match) {
-        factor = units[u].factor;
-        found = true;
-      }
-    }
-    if (!found) {
-      set_error(error, "unknown unit '" + std::string(suffix) + "' (use " + std::string(unit_list) + ")");
-      return std::nullopt;
-    }
-  }
+struct Units {
+  const Unit* units;
+  size_t count;
+  int64_t bare_factor;          // the factor of a number without a suffix
+  bool ignore_case;
+  std::string_view names;       // "ms, s, m or h", for the error
+  std::string_view smallest;    // "milliseconds", for the error
+};
 
-  const std::string too_large = "too large";
-  int64_t value = 0;
-  for (char c : whole) {
-    if (__builtin_mul_overflow(value, 10, &value) || __builtin_add_overflow(value, c - '0', &value)) {
-      set_error(error, too_large);
-      return std::nullopt;
+std::optional<int64_t> factor_of(std::string_view suffix, const Units& u, std::string* error) {
+  if (suffix.empty()) return u.bare_factor;
+  for (size_t i = 0; i < u.count; ++i) {
+    if (u.ignore_case ? iequals(suffix, u.units[i].suffix) : suffix == u.units[i].suffix) {
+      return u.units[i].factor;
     }
   }
-  if (__builtin_mul_overflow(value, factor, &value)) {
-    set_error(error, too_large);
-    return std::nullopt;
-  }
+  set_error(error, "unknown unit '" + std::string(suffix) + "' (use " + std::string(u.names) + ")");
+  return std::nullopt;
+}
 
+// fraction x factor, which must come out whole; nullopt with *error when it does not.
+std::optional<int64_t> scaled_fraction(std::string_view fraction, int64_t factor,
+                                       std::string_view smallest, std::string* error) {
   // Trailing zeros of the fraction change nothing; after dropping them, more than 18
   // digits can never scale to a whole number with any of our factors.
   while (!fraction.empty() && fraction.back() == '0') fraction.remove_suffix(1);
@@ -99,24 +95,45 @@ std::optional<int64_t> parse_scaled(std::string_view text, const Unit* units, si
     set_error(error, "too many decimals");
     return std::nullopt;
   }
-  if (!fraction.empty()) {
-    int64_t numerator = 0;
-    int64_t denominator = 1;
-    for (char c : fraction) {
-      numerator = numerator * 10 + (c - '0');  // at most 18 digits: fits
-      denominator *= 10;
-    }
-    // factor is at most 2^40 and numerator below 10^18, so compute in 128 bits.
-    unsigned __int128 scaled = static_cast<unsigned __int128>(numerator) * static_cast<uint64_t>(factor);
-    if (scaled % static_cast<uint64_t>(denominator) != 0) {
-      set_error(error, "not a whole number of " + std::string(smallest_unit));
-      return std::nullopt;
-    }
-    int64_t part = static_cast<int64_t>(scaled / static_cast<uint64_t>(denominator));
-    if (__builtin_add_overflow(value, part, &value)) {
-      set_error(error, too_large);
-      return std::nullopt;
-    }
+  int64_t numerator = 0;
+  int64_t denominator = 1;
+  for (char c : fraction) {
+    numerator = numerator * 10 + (c - '0');  // at most 18 digits: fits
+    denominator *= 10;
+  }
+  // factor is at most 2^40 and numerator below 10^18, so compute in 128 bits.
+  unsigned __int128 scaled = static_cast<unsigned __int128>(numerator) * static_cast<uint64_t>(factor);
+  if (scaled % static_cast<uint64_t>(denominator) != 0) {
+    set_error(error, "not a whole number of " + std::string(smallest));
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(scaled / static_cast<uint64_t>(denominator));
+}
+
+// A decimal number with an optional unit suffix, scaled to an integer count of the
+// smallest unit. The fraction must come out whole ("1.5s" is 1500ms, "0.0001s" is
+// refused rather than silently rounded). Shared by durations and sizes so both accept
+// the same number syntax and report the same mistakes.
+std::optional<int64_t> parse_scaled(std::string_view text, const Units& units, std::string* error) {
+  auto n = split_number(text, error);
+  if (!n) return std::nullopt;
+  auto factor = factor_of(n->suffix, units, error);
+  if (!factor) return std::nullopt;
+  int64_t value = 0;
+  bool overflow = false;
+  for (char c : n->whole) {
+    overflow = overflow || __builtin_mul_overflow(value, 10, &value) ||
+               __builtin_add_overflow(value, c - '0', &value);
+  }
+  overflow = overflow || __builtin_mul_overflow(value, *factor, &value);
+  if (!overflow && !n->fraction.empty()) {
+    auto part = scaled_fraction(n->fraction, *factor, units.smallest, error);
+    if (!part) return std::nullopt;
+    overflow = __builtin_add_overflow(value, *part, &value);
+  }
+  if (overflow) {
+    set_error(error, "too large");
+    return std::nullopt;
   }
   return value;
 }
@@ -201,16 +218,18 @@ std::optional<int> parse_realtime_signal(std::string_view name) {
 }  // namespace
 
 std::optional<Duration> parse_duration(std::string_view text, std::string* error) {
-  auto ms = parse_scaled(text, kDurationUnits, std::size(kDurationUnits), 1000,
-                         /*units_ignore_case=*/false, "ms, s, m or h", "milliseconds", error);
+  const Units units{kDurationUnits, std::size(kDurationUnits), 1000, false, "ms, s, m or h",
+                    "milliseconds"};
+  auto ms = parse_scaled(text, units, error);
   if (!ms) return std::nullopt;
   return Duration(*ms);
 }
 
 std::optional<uint64_t> parse_size(std::string_view text, std::string* error) {
   // Sizes are case-insensitive ("50mb"): there is no bit unit to confuse them with.
-  auto bytes = parse_scaled(text, kSizeUnits, std::size(kSizeUnits), 1,
-                            /*units_ignore_case=*/true, "B, KB, MB, GB, KiB, MiB or GiB", "bytes", error);
+  const Units units{kSizeUnits, std::size(kSizeUnits), 1, true, "B, KB, MB, GB, KiB, MiB or GiB",
+                    "bytes"};
+  auto bytes = parse_scaled(text, units, error);
   if (!bytes) return std::nullopt;
   return static_cast<uint64_t>(*bytes);
 }

@@ -1,68 +1,36 @@
-// The daemon's side of `listen`, `ready` and `health`: held sockets, the notify socket,
-// periodic probes and log-line matching, each wired to the service's state machine.
-#include <pwd.h>
+#include "supervisor/readiness.h"
+
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <regex>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
 
-#include "proc/listen.h"
-#include "supervisor/daemon.h"
 #include "supervisor/spawn_spec_of.h"
 
 namespace superd {
 
-void Daemon::open_listeners(Slot& slot) {
-  const ServiceConfig& c = slot.service->config();
-  if (slot.listen_specs == c.listen && slot.listen_error.empty()) return;  // keep the same sockets
-  slot.listeners.clear();
-  slot.listen_specs.clear();
-  slot.listen_error.clear();
-  // Unix sockets belong to the service's user, so its processes may use them.
-  uid_t owner = 0;
-  gid_t group = 0;
-  if (!c.user.empty()) {
-    if (passwd* pw = ::getpwnam(c.user.c_str())) {
-      owner = pw->pw_uid;
-      group = pw->pw_gid;
-    }
-  }
-  for (const auto& spec : c.listen) {
-    auto opened = open_listener(spec, owner, group);
-    if (auto* error = std::get_if<std::string>(&opened)) {
-      slot.listeners.clear();
-      slot.listen_error = *error;
-      spdlog::error("{}: {}", c.name, *error);
-      return;
-    }
-    slot.listeners.push_back(std::move(std::get<UniqueFd>(opened)));
-  }
-  slot.listen_specs = c.listen;
-}
-
-void Daemon::open_notify(Slot& slot) {
+void Readiness::open_notify(Slot& slot) {
   const ServiceConfig& c = slot.service->config();
   if (c.ready.kind != Check::Kind::notify) {
     slot.notify.reset();
     return;
   }
   if (slot.notify) return;
-  const std::string& sock = config_.supervisor.socket;
-  const std::string dir = sock.substr(0, sock.find_last_of('/')) + "/notify";
-  ::mkdir(dir.c_str(), 0755);
+  ::mkdir(notify_dir_.c_str(), 0755);
   std::string error;
   Slot* target = &slot;
   slot.notify = NotifySocket::open(
-      &loop_, dir + "/" + c.name,
+      loop_, notify_dir_ + "/" + c.name,
       [this, target](pid_t sender, const std::string& text) { on_notify(*target, sender, text); },
       &error);
   if (!slot.notify) spdlog::error("{}: notify socket: {}", c.name, error);
 }
 
-void Daemon::on_notify(Slot& slot, pid_t sender, const std::string& text) {
+void Readiness::on_notify(Slot& slot, pid_t sender, const std::string& text) {
   Service& service = *slot.service;
   // Only the service's own processes speak for it: they share the session its main
   // process opened.
@@ -89,38 +57,22 @@ void Daemon::on_notify(Slot& slot, pid_t sender, const std::string& text) {
   }
 }
 
-void Daemon::begin_ready_check(Service& service) {
-  Slot& slot = *by_service_.at(&service);
+void Readiness::begin(Slot& slot) {
+  Service& service = *slot.service;
   const Check& check = service.config().ready;
   switch (check.kind) {
     case Check::Kind::started:
     case Check::Kind::notify:
       break;  // the start_seconds timer, or READY=1 on the notify socket
-    case Check::Kind::log: {
-      std::regex pattern;
-      try {
-        pattern = std::regex(check.target, std::regex::ECMAScript);
-      } catch (const std::regex_error& e) {
-        return service.on_ready_failed(std::string("bad log regex: ") + e.what());
-      }
-      Service* target = &service;
-      // libstdc++'s regex recurses per character: a long line would overflow superd's
-      // stack. Readiness lines are short; only the first 2 KiB of a line is matched.
-      auto listener = [pattern, target](std::string_view line) {
-        line = line.substr(0, 2048);
-        if (std::regex_search(line.begin(), line.end(), pattern)) target->on_ready();
-      };
-      for (OutputPipe* pipe : {slot.out.get(), slot.err.get()}) {
-        if (pipe) slot.log_watch.emplace_back(pipe, pipe->add_listener(listener));
-      }
+    case Check::Kind::log:
+      watch_log(slot);
       break;
-    }
     case Check::Kind::tcp:
     case Check::Kind::http:
     case Check::Kind::exec: {
       Slot* target = &slot;
       slot.ready_runner = std::make_shared<CheckRunner>(
-          &loop_, check,
+          loop_, check,
           [this, target](const std::vector<std::string>& argv, Duration timeout, ProbeDone done) {
             launch_exec_probe(*target, argv, timeout, std::move(done));
           },
@@ -137,26 +89,41 @@ void Daemon::begin_ready_check(Service& service) {
   }
 }
 
-void Daemon::stop_log_watch(Slot& slot) {
+void Readiness::watch_log(Slot& slot) {
+  Service& service = *slot.service;
+  std::regex pattern;
+  try {
+    pattern = std::regex(service.config().ready.target, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    return service.on_ready_failed(std::string("bad log regex: ") + e.what());
+  }
+  Service* target = &service;
+  // libstdc++'s regex recurses per character: a long line would overflow superd's
+  // stack. Readiness lines are short; only the first 2 KiB of a line is matched.
+  auto listener = [pattern, target](std::string_view line) {
+    line = line.substr(0, 2048);
+    if (std::regex_search(line.begin(), line.end(), pattern)) target->on_ready();
+  };
+  for (OutputPipe* pipe : {slot.out.get(), slot.err.get()}) {
+    if (pipe) slot.log_watch.emplace_back(pipe, pipe->add_listener(listener));
+  }
+}
+
+void Readiness::end(Slot& slot) {
+  if (slot.ready_runner) slot.ready_runner->stop();
   for (auto [pipe, id] : slot.log_watch) {
     if (pipe == slot.out.get() || pipe == slot.err.get()) pipe->remove_listener(id);
   }
   slot.log_watch.clear();
 }
 
-void Daemon::end_ready_check(Service& service) {
-  Slot& slot = *by_service_.at(&service);
-  if (slot.ready_runner) slot.ready_runner->stop();
-  stop_log_watch(slot);
-}
-
-void Daemon::start_health(Slot& slot) {
+void Readiness::start_health(Slot& slot) {
   const auto& health = slot.service->config().health;
   if (!health || slot.health_runner) return;
   slot.health_failures = 0;
   Slot* target = &slot;
   slot.health_runner = std::make_shared<CheckRunner>(
-      &loop_, *health,
+      loop_, *health,
       [this, target](const std::vector<std::string>& argv, Duration timeout, ProbeDone done) {
         launch_exec_probe(*target, argv, timeout, std::move(done));
       },
@@ -178,8 +145,14 @@ void Daemon::start_health(Slot& slot) {
   slot.health_runner->start(false);
 }
 
-void Daemon::launch_exec_probe(Slot& slot, const std::vector<std::string>& argv, Duration timeout,
-                               ProbeDone done) {
+void Readiness::stop_health(Slot& slot) {
+  if (!slot.health_runner) return;
+  slot.health_runner->stop();
+  slot.health_runner.reset();
+}
+
+void Readiness::launch_exec_probe(Slot& slot, const std::vector<std::string>& argv,
+                                  Duration timeout, ProbeDone done) {
   // The check runs as the service runs (user, environment, directory), its output in
   // the service's log.
   SpawnSpec spec = spawn_spec_of(slot.service->config());
@@ -195,7 +168,7 @@ void Daemon::launch_exec_probe(Slot& slot, const std::vector<std::string>& argv,
   ExecProbe probe;
   probe.done = std::move(done);
   probe.deadline = std::make_unique<UvHandle<uv_timer_t>>();
-  uv_timer_init(&loop_, probe.deadline->get());
+  uv_timer_init(loop_, probe.deadline->get());
   probe.deadline->mark_initialized();
   (*probe.deadline)->data = reinterpret_cast<void*>(static_cast<intptr_t>(pid));
   uv_timer_start(
@@ -206,6 +179,14 @@ void Daemon::launch_exec_probe(Slot& slot, const std::vector<std::string>& argv,
       },
       static_cast<uint64_t>(timeout.count()), 0);
   probes_.emplace(pid, std::move(probe));
+}
+
+std::optional<ProbeDone> Readiness::take_probe(pid_t pid) {
+  auto it = probes_.find(pid);
+  if (it == probes_.end()) return std::nullopt;
+  ProbeDone done = std::move(it->second.done);
+  probes_.erase(it);
+  return done;
 }
 
 }  // namespace superd

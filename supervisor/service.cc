@@ -1,7 +1,6 @@
 #include "supervisor/service.h"
 
 #include <signal.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 
@@ -63,7 +62,7 @@ void Service::start() {
     case State::stopping:
       // settle() launches once the old process is gone, because it is wanted up. A
       // spontaneous exit being drained must not then wait out a backoff.
-      stop_sent_ = true;
+      exit_requested_ = true;
       break;
   }
 }
@@ -77,7 +76,7 @@ void Service::stop() {
       begin_stop("stop requested");
       break;
     case State::backoff:
-      host_.cancel_timer(*this);
+      host_.cancel_timer(*this, Timer::current);
       enter(State::stopped, "stop requested during backoff");
       break;
     case State::fatal:
@@ -103,13 +102,13 @@ void Service::restart() {
       begin_stop("restart requested");
       break;
     case State::stopping:
-      stop_sent_ = true;  // launch at once when the old process is gone
+      exit_requested_ = true;  // launch at once when the old process is gone
       break;
     case State::backoff:
     case State::stopped:
     case State::exited:
     case State::fatal:
-      host_.cancel_timer(*this);
+      host_.cancel_timer(*this, Timer::current);
       quick_failures_ = 0;
       launch();
       break;
@@ -121,9 +120,9 @@ void Service::restart() {
 void Service::on_exit(pid_t pid, const ExitStatus& status, bool group_empty,
                       const std::optional<SpawnFailure>& exec_failure) {
   if (old_ && old_->main_alive && pid == old_->pid) return on_old_exit(status, group_empty);
-  if (!main_alive_ || pid != pid_) return;  // not ours; the host should not have called
-  main_alive_ = false;
-  group_alive_ = !group_empty;
+  if (!current_.main_alive || pid != current_.pid) return;  // not ours
+  current_.main_alive = false;
+  current_.group_alive = !group_empty;
   exit_ = status;
   exec_failure_ = exec_failure;
   last_exit_ = exec_failure ? exec_failure->reason : status.describe();
@@ -133,23 +132,21 @@ void Service::on_exit(pid_t pid, const ExitStatus& status, bool group_empty,
     case State::starting:
     case State::running:
       was_running_ = state_ == State::running;
-      if (!group_alive_) return settle();
+      if (!current_.group_alive) return settle();
       // Whatever the main process left in its group is stopped the same way a stop
       // would, before anything starts again.
-      host_.cancel_timer(*this);
+      host_.cancel_timer(*this, Timer::current);
       enter(State::stopping, "main process " + last_exit_ + "; stopping the rest of its group");
-      host_.signal_group(pid_, config_.stop_signal);
-      host_.signal_group(pid_, SIGCONT);
-      host_.arm_timer(*this, config_.stop_timeout);
+      send_stop(current_, Target::group);
+      host_.arm_timer(*this, Timer::current, config_.stop_timeout);
       break;
     case State::stopping:
-      if (!group_alive_) return settle();
+      if (!current_.group_alive) return settle();
       // With stop_mode = main only the main pid was signalled (Celery's warm shutdown);
       // now that it is gone, its leftovers get the stop signal too. The stop_timeout
       // deadline already armed still bounds the whole stop.
-      if (config_.stop_mode == StopMode::main && !kill_sent_) {
-        host_.signal_group(pid_, config_.stop_signal);
-        host_.signal_group(pid_, SIGCONT);
+      if (config_.stop_mode == StopMode::main && !current_.kill_sent) {
+        send_stop(current_, Target::group);
       }
       break;
     case State::stopped:
@@ -165,12 +162,13 @@ void Service::on_group_empty(pid_t pgid) {
     old_->group_alive = false;
     return old_gone();
   }
-  if (!group_alive_ || main_alive_ || pgid != pid_) return;
-  group_alive_ = false;
-  if (!main_alive_ && state_ == State::stopping) settle();
+  if (!current_.group_alive || current_.main_alive || pgid != current_.pid) return;
+  current_.group_alive = false;
+  if (state_ == State::stopping) settle();
 }
 
-void Service::on_timer() {
+void Service::on_timer(Timer which) {
+  if (which == Timer::old) return on_old_timer();
   switch (state_) {
     case State::starting:
       if (config_.ready.kind == Check::Kind::started) {
@@ -184,11 +182,10 @@ void Service::on_timer() {
       launch();
       break;
     case State::stopping:
-      if (!kill_sent_ && (main_alive_ || group_alive_)) {
-        kill_sent_ = true;
+      if (!current_.kill_sent && current_.alive()) {
+        send_kill(current_);
         reason_ = "stop_timeout (" + format_duration(config_.stop_timeout) +
                   ") passed; sent KILL to the process group";
-        host_.signal_group(pid_, SIGKILL);
         host_.state_changed(*this, state_, reason_);
       }
       break;
@@ -203,10 +200,10 @@ void Service::on_timer() {
 void Service::on_ready() {
   if (state_ != State::starting) return;
   host_.end_ready_check(*this);
-  host_.cancel_timer(*this);
+  host_.cancel_timer(*this, Timer::current);
   quick_failures_ = 0;
   enter(State::running, "ready");
-  if (old_) stop_old("new instance pid " + std::to_string(pid_) + " is ready");
+  if (old_) stop_old("new instance pid " + std::to_string(current_.pid) + " is ready");
 }
 
 void Service::on_ready_failed(const std::string& reason) {
@@ -217,12 +214,29 @@ void Service::on_ready_failed(const std::string& reason) {
 
 // ---- transitions ---------------------------------------------------------------
 
+void Service::send_stop(Instance& instance, Target target) {
+  instance.stop_sent = true;
+  if (target == Target::as_configured && config_.stop_mode == StopMode::main &&
+      instance.main_alive) {
+    host_.signal_process(instance.pid, config_.stop_signal);
+    host_.signal_process(instance.pid, SIGCONT);
+  } else {
+    host_.signal_group(instance.pid, config_.stop_signal);
+    host_.signal_group(instance.pid, SIGCONT);
+  }
+}
+
+void Service::send_kill(Instance& instance) {
+  instance.kill_sent = true;
+  host_.signal_group(instance.pid, SIGKILL);
+}
+
 void Service::launch(const std::string& why) {
-  host_.cancel_timer(*this);
+  host_.cancel_timer(*this, Timer::current);
   exit_.reset();
   exec_failure_.reset();
   ready_failed_.reset();
-  stop_sent_ = kill_sent_ = was_running_ = false;
+  exit_requested_ = was_running_ = false;
   if (launched_before_) ++restarts_;
   launched_before_ = true;
 
@@ -233,42 +247,35 @@ void Service::launch(const std::string& why) {
     if (result.failure->transient) return quick_failure(result.failure->reason);
     return enter(State::fatal, result.failure->reason);
   }
-  pid_ = result.pid;
-  main_alive_ = group_alive_ = true;
-  spawned_at_ = host_.now();
-  enter(State::starting, (why.empty() ? "" : why + "; ") + "started pid " + std::to_string(pid_));
+  current_ = Instance{result.pid, true, true, false, false, host_.now()};
+  enter(State::starting,
+        (why.empty() ? "" : why + "; ") + "started pid " + std::to_string(current_.pid));
   if (config_.ready.kind == Check::Kind::started) {
     if (config_.start_seconds.count() == 0) {
       enter(State::running, "started (start_seconds = 0)");
     } else {
-      host_.arm_timer(*this, config_.start_seconds);
+      host_.arm_timer(*this, Timer::current, config_.start_seconds);
     }
   } else {
     host_.begin_ready_check(*this);
-    host_.arm_timer(*this, config_.ready.timeout);
+    host_.arm_timer(*this, Timer::current, config_.ready.timeout);
   }
 }
 
 void Service::begin_stop(const std::string& why) {
   if (state_ == State::starting) host_.end_ready_check(*this);
-  host_.cancel_timer(*this);
-  stop_sent_ = true;
+  host_.cancel_timer(*this, Timer::current);
+  exit_requested_ = true;
   enter(State::stopping, why);
-  if (config_.stop_mode == StopMode::main) {
-    host_.signal_process(pid_, config_.stop_signal);
-    host_.signal_process(pid_, SIGCONT);  // a stopped process cannot act on the signal
-  } else {
-    host_.signal_group(pid_, config_.stop_signal);
-    host_.signal_group(pid_, SIGCONT);
-  }
-  host_.arm_timer(*this, config_.stop_timeout);
+  send_stop(current_, Target::as_configured);
+  host_.arm_timer(*this, Timer::current, config_.stop_timeout);
 }
 
 // The process and its whole group are gone: decide what comes next from what is wanted
 // and how it ended.
 void Service::settle() {
-  host_.cancel_timer(*this);
-  const bool requested = stop_sent_ && !ready_failed_;
+  host_.cancel_timer(*this, Timer::current);
+  const bool requested = exit_requested_ && !ready_failed_;
   const ExitStatus status = exit_.value_or(ExitStatus{});
 
   if (old_) {
@@ -300,8 +307,9 @@ void Service::settle() {
   }
   // Reaching running through start_seconds proves the run was long enough; a ready
   // check may pass sooner, and a death soon after that is still a failed start.
-  const bool quick = !was_running_ || (config_.ready.kind != Check::Kind::started &&
-                                       host_.now() - spawned_at_ < config_.start_seconds);
+  const bool quick =
+      !was_running_ || (config_.ready.kind != Check::Kind::started &&
+                        host_.now() - current_.spawned_at < config_.start_seconds);
   if (quick) return quick_failure(last_exit_);
   launch(last_exit_);
 }
@@ -314,7 +322,7 @@ void Service::quick_failure(const std::string& why) {
   }
   const Duration delay = next_backoff();
   enter(State::backoff, why + "; retrying in " + format_duration(delay));
-  host_.arm_timer(*this, delay);
+  host_.arm_timer(*this, Timer::current, delay);
 }
 
 Duration Service::next_backoff() const {
@@ -338,92 +346,6 @@ void Service::enter(State next, const std::string& reason) {
   since_ = host_.now();
   reason_ = reason;
   host_.state_changed(*this, from, reason);
-}
-
-}  // namespace superd
-
-namespace superd {
-
-// ---- start-new-first restart -----------------------------------------------------
-
-void Service::begin_swap() {
-  const pid_t old_pid = pid_;
-  old_ = OldInstance{pid_, main_alive_, group_alive_};
-  main_alive_ = group_alive_ = false;
-  host_.cancel_timer(*this);
-  launch("restart: starting a new instance beside pid " + std::to_string(old_pid));
-}
-
-void Service::stop_old(const std::string& why) {
-  if (!old_ || old_->stop_sent) return;
-  old_->stop_sent = true;
-  if (old_->main_alive) {
-    if (config_.stop_mode == StopMode::main) {
-      host_.signal_process(old_->pid, config_.stop_signal);
-      host_.signal_process(old_->pid, SIGCONT);
-    } else {
-      host_.signal_group(old_->pid, config_.stop_signal);
-      host_.signal_group(old_->pid, SIGCONT);
-    }
-  } else {
-    host_.signal_group(old_->pid, config_.stop_signal);
-    host_.signal_group(old_->pid, SIGCONT);
-  }
-  host_.arm_old_timer(*this, config_.stop_timeout);
-  host_.state_changed(*this, state_, "stopping the old instance pid " +
-                                         std::to_string(old_->pid) + ": " + why);
-}
-
-void Service::on_old_timer() {
-  if (!old_ || old_->kill_sent) return;
-  old_->kill_sent = true;
-  host_.signal_group(old_->pid, SIGKILL);
-  host_.state_changed(*this, state_, "old instance pid " + std::to_string(old_->pid) +
-                                         ": stop_timeout passed; sent KILL to its group");
-}
-
-void Service::on_old_exit(const ExitStatus& status, bool group_empty) {
-  old_->main_alive = false;
-  old_->group_alive = !group_empty;
-  if (!old_->group_alive) return old_gone();
-  if (!old_->kill_sent) {
-    host_.signal_group(old_->pid, config_.stop_signal);
-    host_.signal_group(old_->pid, SIGCONT);
-  }
-  if (!old_->stop_sent) {  // it died on its own during the swap
-    old_->stop_sent = true;
-    host_.arm_old_timer(*this, config_.stop_timeout);
-  }
-  host_.state_changed(*this, state_, "old instance pid " + std::to_string(old_->pid) + " " +
-                                         status.describe() + "; stopping the rest of its group");
-}
-
-void Service::old_gone() {
-  host_.cancel_old_timer(*this);
-  const pid_t pid = old_->pid;
-  old_.reset();
-  if (state_ == State::stopping && !main_alive_ && !group_alive_) return settle();
-  host_.state_changed(*this, state_, "old instance pid " + std::to_string(pid) + " is gone");
-}
-
-// The new instance could not take over; the old one, still alive, is current again.
-void Service::abandon_swap(const std::string& why) {
-  host_.cancel_timer(*this);
-  host_.cancel_old_timer(*this);
-  pid_ = old_->pid;
-  main_alive_ = old_->main_alive;
-  group_alive_ = old_->group_alive;
-  const bool old_stopping = old_->stop_sent;
-  old_.reset();
-  stop_sent_ = kill_sent_ = false;
-  was_running_ = true;
-  exit_.reset();
-  exec_failure_.reset();
-  ready_failed_.reset();
-  restart_failure_ = why;
-  enter(State::running, "restart failed: " + why + "; pid " + std::to_string(pid_) +
-                            " keeps serving");
-  if (old_stopping) begin_stop("it was already being stopped");
 }
 
 }  // namespace superd

@@ -27,15 +27,18 @@
 // old one is stopped (stop_signal, stop_timeout, KILL). If the new one fails, the old one
 // keeps serving and the restart reports why. The old instance has its own timer.
 //
+// Both the current process and the old one of such a restart are an `Instance`: a main
+// pid, whether it and the rest of its group still live, and whether stop and KILL were
+// sent. One send_stop() and one timer per instance serve both.
+//
 // The machine knows no fork, no libuv and no wall clock: it asks a ServiceHost to
-// spawn, signal and arm its one timer, and is told what happened through the on_*
-// events. Tests drive it with a fake host and a fake clock.
+// spawn, signal and arm a timer, and is told what happened through the on_* events.
+// Tests drive it with the fake host of tests/fakes/ and a fake clock.
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
-#include <memory>
 #include <optional>
 #include <string>
 
@@ -55,6 +58,10 @@ struct SpawnResult {
   std::optional<SpawnFailure> failure;
 };
 
+// Each instance has one timer: the current one's start_seconds, ready timeout, backoff
+// or stop_timeout; the old one's stop_timeout during a start-new-first restart.
+enum class Timer { current, old };
+
 class Service;
 
 // What the state machine asks of the world.
@@ -65,12 +72,9 @@ class ServiceHost {
   virtual SpawnResult spawn(Service& service) = 0;
   virtual void signal_process(pid_t pid, int signo) = 0;
   virtual void signal_group(pid_t pgid, int signo) = 0;
-  // The service's timer; arming replaces any earlier deadline.
-  virtual void arm_timer(Service& service, Duration after) = 0;
-  virtual void cancel_timer(Service& service) = 0;
-  // The stop_timeout of an old instance being replaced (start-new-first restart).
-  virtual void arm_old_timer(Service& service, Duration after) = 0;
-  virtual void cancel_old_timer(Service& service) = 0;
+  // Arming replaces any earlier deadline of the same timer.
+  virtual void arm_timer(Service& service, Timer which, Duration after) = 0;
+  virtual void cancel_timer(Service& service, Timer which) = 0;
   // Called after every transition, with the reason it happened.
   virtual void state_changed(Service& service, State from, const std::string& reason) = 0;
   // Readiness checks other than `started` (notify, tcp, http, ...): begin watching; the
@@ -92,9 +96,9 @@ class Service {
   // A main process ended. `group_empty`: no other process of its group remains.
   void on_exit(pid_t pid, const ExitStatus& status, bool group_empty,
                const std::optional<SpawnFailure>& exec_failure = std::nullopt);
-  void on_group_empty(pid_t pgid);  // the leftovers of an exited main process are all gone
-  void on_timer();
-  void on_old_timer();
+  // The rest of an instance whose main process ended is gone (its group, or cgroup).
+  void on_group_empty(pid_t pgid);
+  void on_timer(Timer which = Timer::current);
   void on_ready();
   void on_ready_failed(const std::string& reason);
 
@@ -105,10 +109,10 @@ class Service {
   const std::string& name() const { return config_.name; }
   State state() const { return state_; }
   bool want_up() const { return want_up_; }
-  pid_t pid() const { return main_alive_ ? pid_ : 0; }
-  pid_t pgid() const { return group_alive_ ? pid_ : 0; }  // group id == main pid (setsid)
+  pid_t pid() const { return current_.main_alive ? current_.pid : 0; }
+  pid_t pgid() const { return current_.group_alive ? current_.pid : 0; }  // == main pid
   // True while a process of this service may still exist.
-  bool has_processes() const { return main_alive_ || group_alive_ || old_.has_value(); }
+  bool has_processes() const { return current_.alive() || old_.has_value(); }
   // The instance being replaced by a start-new-first restart, if any.
   pid_t old_pid() const { return old_ && old_->main_alive ? old_->pid : 0; }
   pid_t old_pgid() const { return old_ && old_->group_alive ? old_->pid : 0; }
@@ -116,7 +120,7 @@ class Service {
   const std::string& restart_failure() const { return restart_failure_; }
   bool can_swap() const;
   TimePoint since() const { return since_; }
-  TimePoint process_started() const { return spawned_at_; }
+  TimePoint process_started() const { return current_.spawned_at; }
   int restarts() const { return restarts_; }
   int quick_failures() const { return quick_failures_; }
   const std::string& last_exit() const { return last_exit_; }
@@ -125,18 +129,37 @@ class Service {
   bool settled() const;
 
  private:
+  // One process group this service started: its main process and whatever it forked.
+  struct Instance {
+    pid_t pid = 0;
+    bool main_alive = false;
+    bool group_alive = false;  // a process of the group (or cgroup) may remain
+    bool stop_sent = false;    // stop_signal went to it
+    bool kill_sent = false;    // stop_timeout passed and KILL went to its group
+    TimePoint spawned_at{};
+    bool alive() const { return main_alive || group_alive; }
+  };
+  enum class Target { as_configured, group };  // stop_mode's choice, or the whole group
+
   void launch(const std::string& why = "");
   void begin_stop(const std::string& why);
   void settle();
   void quick_failure(const std::string& why);
-  void begin_swap();
-  void stop_old(const std::string& why);
-  void on_old_exit(const ExitStatus& status, bool group_empty);
-  void old_gone();
-  void abandon_swap(const std::string& why);
   void enter(State next, const std::string& reason);
   Duration next_backoff() const;
   bool restart_allowed(const ExitStatus& status) const;
+  // stop_signal (then SIGCONT: a stopped process cannot act on it) to the main pid when
+  // stop_mode = "main" and it lives, else to the whole group.
+  void send_stop(Instance& instance, Target target);
+  void send_kill(Instance& instance);
+
+  // Start-new-first restart (service_swap.cc).
+  void begin_swap();
+  void stop_old(const std::string& why);
+  void on_old_exit(const ExitStatus& status, bool group_empty);
+  void on_old_timer();
+  void old_gone();
+  void abandon_swap(const std::string& why);
 
   ServiceConfig config_;
   ServiceHost& host_;
@@ -147,30 +170,20 @@ class Service {
   std::string reason_;     // why we are in state_ (fatal reason, failure text)
   std::string last_exit_;  // how the last process ended
 
-  pid_t pid_ = 0;
-  bool main_alive_ = false;
-  bool group_alive_ = false;
-  TimePoint spawned_at_{};
-  bool stop_sent_ = false;      // we asked this process to stop
-  bool kill_sent_ = false;      // the stop timeout passed and KILL went to the group
-  bool was_running_ = false;    // the process reached `running` before it ended
+  Instance current_;
+  std::optional<Instance> old_;  // the instance a start-new-first restart replaces
+  // The current process's end is one the operator asked for (stop, restart, or a start
+  // while it was stopping), so it is not a failure and is not followed by a backoff.
+  bool exit_requested_ = false;
+  bool was_running_ = false;  // the process reached `running` before it ended
   bool launched_before_ = false;
-  std::optional<std::string> ready_failed_;  // why the readiness check gave up
-  std::optional<ExitStatus> exit_;           // of the process being settled
+  std::optional<std::string> ready_failed_;   // why the readiness check gave up
+  std::optional<ExitStatus> exit_;            // of the process being settled
   std::optional<SpawnFailure> exec_failure_;  // ditto, when exec itself failed
-
-  struct OldInstance {
-    pid_t pid;
-    bool main_alive;
-    bool group_alive;
-    bool stop_sent = false;
-    bool kill_sent = false;
-  };
-  std::optional<OldInstance> old_;
   std::string restart_failure_;
 
   int quick_failures_ = 0;  // quick exits in a row
-  int restarts_ = 0;        // launches after the first one since the last start command
+  int restarts_ = 0;        // launches after the first one
 };
 
 }  // namespace superd

@@ -3,6 +3,8 @@
 // and no sleeps.
 #include "supervisor/service.h"
 
+#include "tests/fakes/fake_host.h"
+
 #include <signal.h>
 
 #include <gtest/gtest.h>
@@ -17,53 +19,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class FakeHost : public ServiceHost {
- public:
-  TimePoint clock{};
-  pid_t next_pid = 100;
-  std::vector<SpawnFailure> spawn_failures;  // consumed one per spawn, front first
-  std::vector<pid_t> spawned;
-  std::vector<std::pair<pid_t, int>> process_signals, group_signals;
-  std::optional<Duration> timer;  // armed deadline, relative to when it was armed
-  TimePoint timer_at{};
-  std::vector<std::string> log;
-  int ready_checks_begun = 0, ready_checks_ended = 0;
-
-  TimePoint now() override { return clock; }
-  SpawnResult spawn(Service&) override {
-    if (!spawn_failures.empty()) {
-      SpawnFailure f = spawn_failures.front();
-      spawn_failures.erase(spawn_failures.begin());
-      return {0, f};
-    }
-    spawned.push_back(next_pid);
-    return {next_pid++, std::nullopt};
-  }
-  void signal_process(pid_t pid, int signo) override { process_signals.emplace_back(pid, signo); }
-  void signal_group(pid_t pgid, int signo) override { group_signals.emplace_back(pgid, signo); }
-  void arm_timer(Service&, Duration after) override {
-    timer = after;
-    timer_at = clock + after;
-  }
-  void cancel_timer(Service&) override { timer.reset(); }
-  std::optional<Duration> old_timer;
-  void arm_old_timer(Service&, Duration after) override { old_timer = after; }
-  void cancel_old_timer(Service&) override { old_timer.reset(); }
-  void state_changed(Service& s, State from, const std::string& reason) override {
-    log.push_back(std::string(state_name(from)) + "->" + state_name(s.state()) + ": " + reason);
-  }
-  void begin_ready_check(Service&) override { ++ready_checks_begun; }
-  void end_ready_check(Service&) override { ++ready_checks_ended; }
-
-  // Advance the clock to the armed deadline and fire it.
-  void fire(Service& s) {
-    ASSERT_TRUE(timer.has_value()) << "no timer armed";
-    clock = timer_at;
-    timer.reset();
-    s.on_timer();
-  }
-  void advance(Duration d) { clock += d; }
-};
+using fakes::FakeHost;
 
 ServiceConfig make_config() {
   ServiceConfig c;
@@ -107,7 +63,7 @@ TEST_F(Fixture, StoppedStartSpawnsAndArmsStartSeconds) {
   svc->start();
   EXPECT_EQ(svc->state(), State::starting);
   EXPECT_EQ(svc->pid(), 100);
-  EXPECT_EQ(host.timer, 1000ms);
+  EXPECT_EQ(host.timer_of(*svc), 1000ms);
   EXPECT_TRUE(svc->want_up());
 }
 
@@ -154,7 +110,7 @@ TEST_F(Fixture, StartingQuickExitGoesToBackoff) {
   host.advance(10ms);
   exit_main(kFail);
   EXPECT_EQ(svc->state(), State::backoff);
-  EXPECT_EQ(host.timer, 100ms);
+  EXPECT_EQ(host.timer_of(*svc), 100ms);
   EXPECT_EQ(svc->last_exit(), "exited with status 1");
   EXPECT_EQ(svc->pid(), 0);
 }
@@ -173,7 +129,7 @@ TEST_F(Fixture, StartingStopSendsStopSignalToMain) {
   ASSERT_EQ(host.process_signals.size(), 2u);
   EXPECT_EQ(host.process_signals[0], (std::pair<pid_t, int>{100, SIGTERM}));
   EXPECT_EQ(host.process_signals[1], (std::pair<pid_t, int>{100, SIGCONT}));
-  EXPECT_EQ(host.timer, 5000ms);
+  EXPECT_EQ(host.timer_of(*svc), 5000ms);
 }
 
 TEST_F(Fixture, StartingRestartStopsThenStarts) {
@@ -205,7 +161,7 @@ TEST_F(Fixture, StartingTimerWithReadyCheckIsAFailedStart) {
   make();
   svc->start();
   EXPECT_EQ(host.ready_checks_begun, 1);
-  EXPECT_EQ(host.timer, 2000ms);
+  EXPECT_EQ(host.timer_of(*svc), 2000ms);
   host.fire(*svc);
   EXPECT_EQ(svc->state(), State::stopping);
   EXPECT_EQ(host.ready_checks_ended, 1);
@@ -221,7 +177,7 @@ TEST_F(Fixture, StartingReadyMakesRunning) {
   svc->start();
   svc->on_ready();
   EXPECT_EQ(svc->state(), State::running);
-  EXPECT_FALSE(host.timer.has_value());
+  EXPECT_FALSE(host.timer_of(*svc).has_value());
   EXPECT_EQ(host.ready_checks_ended, 1);
 }
 
@@ -358,7 +314,7 @@ TEST_F(Fixture, StoppingMainModeSignalsLeftoversOnceMainIsGone) {
   EXPECT_EQ(svc->state(), State::stopping);
   ASSERT_FALSE(host.group_signals.empty());
   EXPECT_EQ(host.group_signals[0], (std::pair<pid_t, int>{100, SIGTERM}));
-  ASSERT_TRUE(host.timer.has_value());  // the stop_timeout still bounds the rest
+  ASSERT_TRUE(host.timer_of(*svc).has_value());  // the stop_timeout still bounds the rest
   host.fire(*svc);
   EXPECT_EQ(host.group_signals.back(), (std::pair<pid_t, int>{100, SIGKILL}));
   group_gone();
@@ -414,7 +370,7 @@ TEST_F(Fixture, BackoffStopGoesToStopped) {
   exit_main(kFail);
   svc->stop();
   EXPECT_EQ(svc->state(), State::stopped);
-  EXPECT_FALSE(host.timer.has_value());
+  EXPECT_FALSE(host.timer_of(*svc).has_value());
 }
 
 TEST_F(Fixture, BackoffRestartLaunchesNow) {
@@ -453,7 +409,7 @@ TEST_F(Fixture, BackoffDoublesThenFatalAfterStartRetries) {
     host.advance(5ms);
     exit_main(kFail);
     if (svc->state() == State::backoff) {
-      delays.push_back(*host.timer);
+      delays.push_back(*host.timer_of(*svc));
       host.fire(*svc);
     }
   }
@@ -627,11 +583,11 @@ TEST_F(SwapFixture, NewInstanceStartsBesideTheOldOneThenTheOldOneStops) {
   EXPECT_EQ(svc->state(), State::running);
   ASSERT_EQ(host.process_signals.size(), 2u);
   EXPECT_EQ(host.process_signals[0], (std::pair<pid_t, int>{100, SIGTERM}));
-  EXPECT_EQ(host.old_timer, 5000ms);
+  EXPECT_EQ(host.timer_of(*svc, Timer::old), 5000ms);
   EXPECT_FALSE(svc->settled()) << "restart is over when the old instance is gone";
   svc->on_exit(100, kTermed, true);
   EXPECT_EQ(svc->old_pid(), 0);
-  EXPECT_FALSE(host.old_timer.has_value());
+  EXPECT_FALSE(host.timer_of(*svc, Timer::old).has_value());
   EXPECT_TRUE(svc->settled());
   EXPECT_EQ(svc->pid(), 101);
   EXPECT_TRUE(svc->restart_failure().empty());
@@ -640,7 +596,7 @@ TEST_F(SwapFixture, NewInstanceStartsBesideTheOldOneThenTheOldOneStops) {
 TEST_F(SwapFixture, OldInstanceThatIgnoresTermIsKilledAfterStopTimeout) {
   svc->restart();
   svc->on_ready();
-  svc->on_old_timer();
+  svc->on_timer(Timer::old);
   EXPECT_EQ(host.group_signals.back(), (std::pair<pid_t, int>{100, SIGKILL}));
   svc->on_exit(100, kKilled, false);  // workers still draining
   EXPECT_FALSE(svc->settled());

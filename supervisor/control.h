@@ -1,0 +1,77 @@
+// The daemon's side of the control protocol: each command of ipc/protocol.h applied to
+// the services. start/stop/restart reply only when the transition has finished, so a
+// waiter is kept per request and checked after every state change.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ipc/codec.h"
+#include "ipc/server.h"
+#include "supervisor/enable_store.h"
+#include "supervisor/process_host.h"
+#include "supervisor/supervisor.h"
+
+namespace superd {
+
+class Control {
+ public:
+  struct Daemon {  // what the commands need of the daemon itself
+    std::function<nlohmann::json()> reload_config;
+    std::function<void(const std::string& why)> shutdown;
+  };
+  Control(Supervisor& supervisor, ProcessHost& host, EnableStore& enable_store, Daemon daemon)
+      : supervisor_(supervisor), host_(host), enable_store_(enable_store),
+        daemon_(std::move(daemon)) {}
+
+  void handle(const std::shared_ptr<ipc::Connection>& conn, ipc::Request request);
+  // After every state change: answer the start/stop/restart requests that are done.
+  void check_waiters();
+  // Shutdown is complete: answer every waiter now, done or not.
+  void finish() {
+    finished_ = true;
+    check_waiters();
+  }
+  // `log -f` clients of `service` end (its pipes were replaced or it was removed).
+  void end_followers(const std::string& service);
+  bool effective_enabled(const ServiceConfig& service) const;
+
+ private:
+  using Conn = std::shared_ptr<ipc::Connection>;
+  nlohmann::json service_status(const Service& service) const;
+  std::optional<std::vector<Service*>> resolve_names(const nlohmann::json& args,
+                                                     const Conn& conn, int64_t id,
+                                                     bool allow_all);
+  void cmd_status(const Conn& conn, const ipc::Request& req);
+  void cmd_lifecycle(const Conn& conn, const ipc::Request& req);
+  void cmd_signal(const Conn& conn, const ipc::Request& req);
+  void cmd_enable(const Conn& conn, const ipc::Request& req);
+  void cmd_log(const Conn& conn, const ipc::Request& req);
+  void follow(const Conn& conn, int64_t id, Slot& slot);
+  void wait_for(const Conn& conn, int64_t id, std::string cmd, std::vector<Service*> services);
+
+  struct Waiter {
+    std::weak_ptr<ipc::Connection> conn;
+    int64_t id;
+    std::string cmd;
+    std::vector<std::string> names;
+  };
+
+  Supervisor& supervisor_;
+  ProcessHost& host_;
+  EnableStore& enable_store_;
+  Daemon daemon_;
+  std::vector<Waiter> waiters_;
+  // `log -f` clients, by service: ended when their service's output pipes are replaced
+  // or removed by reload-config (superctl then exits; a new `log -f` follows the new file).
+  std::vector<std::pair<std::string, std::weak_ptr<ipc::Connection>>> followers_;
+  bool finished_ = false;
+};
+
+}  // namespace superd

@@ -1,0 +1,351 @@
+#include "supervisor/process_host.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include "base/values.h"
+#include "proc/identity.h"
+#include "proc/leftovers.h"
+#include "proc/listen.h"
+#include "supervisor/spawn_spec_of.h"
+
+namespace superd {
+namespace {
+
+bool group_exists(pid_t pgid) { return ::kill(-pgid, 0) == 0 || errno != ESRCH; }
+
+std::string notify_dir_of(const SupervisorConfig& settings) {
+  const std::string& sock = settings.socket;
+  return sock.substr(0, sock.find_last_of('/')) + "/notify";
+}
+
+}  // namespace
+
+bool make_dirs(const std::string& path, mode_t mode, std::string* error) {
+  std::string partial;
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    partial = path.substr(0, pos);
+    if (partial.empty()) continue;
+    if (::mkdir(partial.c_str(), mode) < 0 && errno != EEXIST) {
+      *error = "creating " + partial + ": " + std::strerror(errno);
+      return false;
+    }
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) {
+    *error = path + " is not a directory";
+    return false;
+  }
+  return true;
+}
+
+ProcessHost::ProcessHost(uv_loop_t* loop, const SupervisorConfig& settings, Events events)
+    : loop_(loop), settings_(settings), events_(std::move(events)), readiness_(loop) {
+  readiness_.set_notify_dir(notify_dir_of(settings_));
+}
+
+ProcessHost::~ProcessHost() = default;
+
+bool ProcessHost::start(std::string* error) {
+  reaper_ = std::make_unique<Reaper>(loop_, [this](const Reaper::Ended& e) { on_reaped(e); });
+  return reaper_->start(error);
+}
+
+Slot* ProcessHost::slot(const Service& service) const {
+  auto it = slots_.find(&service);
+  return it == slots_.end() ? nullptr : it->second.get();
+}
+
+void ProcessHost::close_all() {
+  // Still reaping (this may run inside the reaper's own callback), but no longer
+  // keeping the loop alive.
+  if (reaper_) reaper_->unref();
+  for (auto& [service, slot] : slots_) slot->close_all();
+  readiness_.clear();
+}
+
+// ---- definitions ---------------------------------------------------------------
+
+void ProcessHost::attach(Service& service) {
+  auto slot = std::make_unique<Slot>();
+  slot->service = &service;
+  for (UvHandle<uv_timer_t>* t : {&slot->timer, &slot->old_timer}) {
+    uv_timer_init(loop_, t->get());
+    t->mark_initialized();
+    (*t)->data = &service;
+  }
+  std::string error;
+  if (!open_outputs(*slot, &error)) spdlog::error("{}: {}", service.name(), error);
+  open_listeners(*slot);
+  readiness_.open_notify(*slot);
+  slots_[&service] = std::move(slot);
+}
+
+void ProcessHost::reconfigure(Service& service, const ServiceConfig& before) {
+  Slot& slot = *slots_.at(&service);
+  const ServiceConfig& c = service.config();
+  const bool outputs_changed = before.stdout_path != c.stdout_path ||
+                               before.stderr_path != c.stderr_path ||
+                               before.log_max_bytes != c.log_max_bytes ||
+                               before.log_backups != c.log_backups;
+  if (outputs_changed) {
+    // The old process keeps writing into its pipes while it stops; they go with it.
+    events_.outputs_replaced(service.name());
+    slot.retire_outputs(service.pgid());
+    std::string error;
+    if (!open_outputs(slot, &error)) spdlog::error("reload-config: {}", error);
+  }
+  open_listeners(slot);  // same `listen`: the same sockets; changed: rebound
+  readiness_.open_notify(slot);
+}
+
+void ProcessHost::retiring(Service& service) { events_.retiring(service.name()); }
+
+void ProcessHost::detach(Service& service) {
+  auto it = slots_.find(&service);
+  if (it == slots_.end()) return;
+  for (auto p = by_pid_.begin(); p != by_pid_.end();) {
+    p = p->second == it->second.get() ? by_pid_.erase(p) : std::next(p);
+  }
+  it->second->close_all();
+  slots_.erase(it);
+}
+
+bool ProcessHost::open_outputs(Slot& slot, std::string* error) {
+  const ServiceConfig& c = slot.service->config();
+  auto make = [&](const std::string& path) -> std::unique_ptr<OutputPipe> {
+    std::string dir = path.substr(0, path.find_last_of('/'));
+    if (!dir.empty() && !make_dirs(dir, 0750, error)) return nullptr;
+    auto sink = LogSink::create(loop_, {path, c.log_max_bytes, c.log_backups});
+    std::string pipe_error;
+    auto pipe = OutputPipe::open(loop_, sink, &pipe_error);
+    if (!pipe) *error = c.name + ": " + pipe_error;
+    return pipe;
+  };
+  slot.out = make(c.stdout_path);
+  if (!slot.out) return false;
+  slot.err.reset();
+  if (c.stderr_path != c.stdout_path) {
+    slot.err = make(c.stderr_path);
+    if (!slot.err) return false;
+  }
+  return true;
+}
+
+bool ProcessHost::fresh_pipes(Slot& slot, std::string* error) {
+  auto renew = [&](std::unique_ptr<OutputPipe>& pipe) {
+    if (!pipe) return true;
+    auto fresh = OutputPipe::open(loop_, pipe->sink(), error);
+    if (!fresh) return false;
+    pipe->move_listeners_to(*fresh);  // `log -f` clients follow the new instance
+    slot.old_outputs.emplace_back(slot.service->old_pgid(), std::move(pipe));
+    pipe = std::move(fresh);
+    return true;
+  };
+  return renew(slot.out) && renew(slot.err);
+}
+
+void ProcessHost::open_listeners(Slot& slot) {
+  const ServiceConfig& c = slot.service->config();
+  if (slot.listen_specs == c.listen && slot.listen_error.empty()) return;  // keep them
+  slot.listeners.clear();
+  slot.listen_specs.clear();
+  slot.listen_error.clear();
+  // Unix sockets belong to the service's user, so its processes may use them.
+  uid_t owner = 0;
+  gid_t group = 0;
+  if (!c.user.empty()) {
+    std::string unknown;
+    if (auto who = lookup_user(c.user, 0, &unknown)) {
+      owner = who->uid;
+      group = who->gid;
+    }
+  }
+  for (const auto& spec : c.listen) {
+    auto opened = open_listener(spec, owner, group);
+    if (auto* error = std::get_if<std::string>(&opened)) {
+      slot.listeners.clear();
+      slot.listen_error = *error;
+      spdlog::error("{}: {}", c.name, *error);
+      return;
+    }
+    slot.listeners.push_back(std::move(std::get<UniqueFd>(opened)));
+  }
+  slot.listen_specs = c.listen;
+}
+
+// ---- ServiceHost ---------------------------------------------------------------
+
+TimePoint ProcessHost::now() { return Clock::now(); }
+
+SpawnResult ProcessHost::spawn(Service& service) {
+  Slot& slot = *slots_.at(&service);
+  if (!slot.out) return {0, SpawnFailure{"no output pipe (see superd's log)", false}};
+  if (service.old_pgid() != 0) {
+    // A start-new-first restart: the new instance writes into pipes of its own (same log
+    // files), so a `log` readiness check sees only the new instance's lines.
+    std::string error;
+    if (!fresh_pipes(slot, &error)) return {0, SpawnFailure{error, true}};
+  }
+  open_listeners(slot);  // again, in case an earlier bind failed
+  if (!slot.listen_error.empty()) return {0, SpawnFailure{slot.listen_error, false}};
+  SpawnSpec spec = spawn_spec_of(service.config());
+  spec.stdout_fd = slot.out->write_fd();
+  spec.stderr_fd = slot.err ? slot.err->write_fd() : slot.out->write_fd();
+  for (const auto& fd : slot.listeners) {
+    spec.listen_fds.push_back(fd.get());
+    spec.listen_fdnames += (spec.listen_fdnames.empty() ? "" : ":") + service.name();
+  }
+  if (service.config().ready.kind == Check::Kind::notify) {
+    readiness_.open_notify(slot);
+    if (!slot.notify) return {0, SpawnFailure{"no notify socket (see superd's log)", false}};
+    spec.extra_env.emplace_back("NOTIFY_SOCKET", slot.notify->path());
+  }
+  slot.status_text.clear();
+  auto plan = plan_launch(spec);
+  if (auto* failure = std::get_if<SpawnFailure>(&plan)) return {0, *failure};
+  auto spawned = spawn_process(std::get<LaunchPlan>(plan));
+  if (auto* failure = std::get_if<SpawnFailure>(&spawned)) return {0, *failure};
+  auto& child = std::get<Spawned>(spawned);
+  slot.exec_status = std::move(child.exec_status);
+  slot.exec_status_pid = child.pid;
+  slot.exec_context = std::move(child.context);
+  by_pid_[child.pid] = &slot;
+  running_[child.pid] = {service.name(), child.pid, process_start_time(child.pid).value_or(0)};
+  save_records();
+  return {child.pid, std::nullopt};
+}
+
+void ProcessHost::signal_process(pid_t pid, int signo) {
+  if (pid > 0 && ::kill(pid, signo) < 0 && errno != ESRCH) {
+    spdlog::warn("kill({}, {}): {}", pid, signal_name(signo), std::strerror(errno));
+  }
+}
+
+void ProcessHost::signal_group(pid_t pgid, int signo) {
+  if (pgid > 1 && ::kill(-pgid, signo) < 0 && errno != ESRCH) {
+    spdlog::warn("kill(-{}, {}): {}", pgid, signal_name(signo), std::strerror(errno));
+  }
+}
+
+void ProcessHost::arm_timer(Service& service, Timer which, Duration after) {
+  Slot& slot = *slots_.at(&service);
+  // The loop's cached time may be behind by the work done since it woke; durations
+  // are promises to the service (start_seconds, stop_timeout), so measure from now.
+  uv_update_time(loop_);
+  auto on_current = [](uv_timer_t* t) {
+    if (t->data) static_cast<Service*>(t->data)->on_timer(Timer::current);
+  };
+  auto on_old = [](uv_timer_t* t) {
+    if (t->data) static_cast<Service*>(t->data)->on_timer(Timer::old);
+  };
+  if (which == Timer::current) {
+    uv_timer_start(slot.timer.get(), on_current, static_cast<uint64_t>(after.count()), 0);
+  } else {
+    uv_timer_start(slot.old_timer.get(), on_old, static_cast<uint64_t>(after.count()), 0);
+  }
+}
+
+void ProcessHost::cancel_timer(Service& service, Timer which) {
+  Slot& slot = *slots_.at(&service);
+  uv_timer_stop(which == Timer::current ? slot.timer.get() : slot.old_timer.get());
+}
+
+void ProcessHost::state_changed(Service& service, State from, const std::string& reason) {
+  const State to = service.state();
+  if (from == to) {
+    spdlog::info("{}: {} ({})", service.name(), state_name(to), reason);
+  } else if (to == State::fatal || to == State::backoff) {
+    spdlog::warn("{}: {} -> {} ({})", service.name(), state_name(from), state_name(to), reason);
+  } else {
+    spdlog::info("{}: {} -> {} ({})", service.name(), state_name(from), state_name(to), reason);
+  }
+  Slot& slot = *slots_.at(&service);
+  if (to == State::running && from != State::running) readiness_.start_health(slot);
+  if (to != State::running) readiness_.stop_health(slot);
+}
+
+void ProcessHost::begin_ready_check(Service& service) { readiness_.begin(*slots_.at(&service)); }
+
+void ProcessHost::end_ready_check(Service& service) { readiness_.end(*slots_.at(&service)); }
+
+void ProcessHost::changed() { events_.changed(); }
+
+void ProcessHost::all_stopped() { events_.all_stopped(); }
+
+// ---- reaping -------------------------------------------------------------------
+
+void ProcessHost::on_reaped(const Reaper::Ended& ended) {
+  // Map every pid to its service before acting on any (acting may fork and reuse a pid).
+  struct MainExit {
+    Slot* slot;
+    pid_t pid;
+    int wstatus;
+  };
+  std::vector<MainExit> mains;
+  std::vector<std::pair<ProbeDone, int>> probes;
+  for (auto [pid, wstatus] : ended) {
+    if (auto done = readiness_.take_probe(pid)) {
+      probes.emplace_back(std::move(*done), wstatus);
+      continue;
+    }
+    auto it = by_pid_.find(pid);
+    if (it == by_pid_.end()) continue;  // an orphan or a worker of a group: just reaped
+    mains.push_back({it->second, pid, wstatus});
+    by_pid_.erase(it);
+    running_.erase(pid);
+  }
+  for (auto [slot, pid, wstatus] : mains) {
+    std::optional<SpawnFailure> exec_failure;
+    if (slot->exec_status && slot->exec_status_pid == pid) {
+      exec_failure = read_exec_report(slot->exec_status.get(), slot->exec_context);
+      slot->exec_status.reset();
+    }
+    slot->service->on_exit(pid, ExitStatus::from_wait_status(wstatus), !group_exists(pid),
+                           exec_failure);
+  }
+  if (!mains.empty()) save_records();
+  for (auto& [done, wstatus] : probes) {
+    ExitStatus status = ExitStatus::from_wait_status(wstatus);
+    done(status.clean(), "check " + status.describe());
+  }
+  check_groups();
+  if (supervisor_) supervisor_->collect_retired();
+}
+
+// Groups whose main process has ended: are their leftovers all gone now?
+void ProcessHost::check_groups() {
+  for (auto& [service, slot_ptr] : slots_) {
+    Slot& slot = *slot_ptr;
+    Service& s = *slot.service;
+    if (s.pid() == 0 && s.pgid() != 0 && !group_exists(s.pgid())) s.on_group_empty(s.pgid());
+    if (s.old_pid() == 0 && s.old_pgid() != 0 && !group_exists(s.old_pgid())) {
+      s.on_group_empty(s.old_pgid());
+    }
+    std::erase_if(slot.old_outputs, [&s](auto& entry) {
+      if (entry.first != 0 && (entry.first == s.pgid() || entry.first == s.old_pgid())) {
+        return false;
+      }
+      entry.second->drain();  // what the last writers left in the pipe
+      return true;
+    });
+  }
+}
+
+void ProcessHost::save_records() {
+  std::vector<RunningRecord> records;
+  for (const auto& [pid, rec] : running_) records.push_back(rec);
+  std::string error;
+  if (!save_running(settings_.state_dir + "/running.json", records, &error)) {
+    spdlog::warn("recording running processes: {}", error);
+  }
+}
+
+}  // namespace superd

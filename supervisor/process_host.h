@@ -1,0 +1,85 @@
+// The services' host over real processes and libuv: a Slot per service definition
+// (timers, capture pipes, held sockets), fork/exec through proc/, signals, libuv timers,
+// and reaping dispatched back to the state machines. It also keeps running.json, the
+// record a later superd uses to find what a killed one left behind.
+//
+// The supervisor (supervisor.h) decides what to do; this file only does it.
+#pragma once
+
+#include <sys/types.h>
+#include <uv.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "proc/reaper.h"
+#include "supervisor/config.h"
+#include "supervisor/readiness.h"
+#include "supervisor/run_records.h"
+#include "supervisor/slot.h"
+#include "supervisor/supervisor.h"
+
+namespace superd {
+
+class ProcessHost : public SupervisorHost {
+ public:
+  struct Events {
+    std::function<void()> changed;                      // after every transition
+    std::function<void()> all_stopped;                  // shutdown is complete
+    std::function<void(const std::string&)> retiring;   // a definition is going away
+    std::function<void(const std::string&)> outputs_replaced;  // its log pipes changed
+  };
+  ProcessHost(uv_loop_t* loop, const SupervisorConfig& settings, Events events);
+  ~ProcessHost() override;
+
+  // Become the subreaper and start reaping; false with *error.
+  bool start(std::string* error);
+  void set_supervisor(Supervisor* supervisor) { supervisor_ = supervisor; }
+
+  Slot* slot(const Service& service) const;
+  // Close every handle of every slot (shutdown), once nothing runs.
+  void close_all();
+
+  // SupervisorHost.
+  TimePoint now() override;
+  SpawnResult spawn(Service& service) override;
+  void signal_process(pid_t pid, int signo) override;
+  void signal_group(pid_t pgid, int signo) override;
+  void arm_timer(Service& service, Timer which, Duration after) override;
+  void cancel_timer(Service& service, Timer which) override;
+  void state_changed(Service& service, State from, const std::string& reason) override;
+  void begin_ready_check(Service& service) override;
+  void end_ready_check(Service& service) override;
+  void attach(Service& service) override;
+  void reconfigure(Service& service, const ServiceConfig& before) override;
+  void retiring(Service& service) override;
+  void detach(Service& service) override;
+  void changed() override;
+  void all_stopped() override;
+
+ private:
+  bool open_outputs(Slot& slot, std::string* error);
+  bool fresh_pipes(Slot& slot, std::string* error);
+  void open_listeners(Slot& slot);
+  void on_reaped(const Reaper::Ended& ended);
+  void check_groups();
+  void save_records();
+
+  uv_loop_t* loop_;
+  SupervisorConfig settings_;
+  Events events_;
+  Supervisor* supervisor_ = nullptr;
+  std::unique_ptr<Reaper> reaper_;
+  Readiness readiness_;
+  std::unordered_map<const Service*, std::unique_ptr<Slot>> slots_;
+  std::unordered_map<pid_t, Slot*> by_pid_;  // main processes not yet reaped
+  std::map<pid_t, RunningRecord> running_;   // what state_dir/running.json says
+};
+
+// mkdir -p with a mode for the directories it creates; false with *error.
+bool make_dirs(const std::string& path, mode_t mode, std::string* error);
+
+}  // namespace superd

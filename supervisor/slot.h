@@ -1,0 +1,70 @@
+// Everything superd holds for one service definition besides its state machine: timers,
+// capture pipes, held `listen` sockets, the notify socket, running checks. The process
+// host owns the slots (process_host.h); readiness wiring and the control commands read
+// and extend them.
+#pragma once
+
+#include <sys/types.h>
+#include <uv.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/fd.h"
+#include "base/uv_handle.h"
+#include "proc/capture.h"
+#include "proc/spawn.h"
+#include "supervisor/check_runner.h"
+#include "supervisor/notify_socket.h"
+#include "supervisor/service.h"
+
+namespace superd {
+
+struct Slot {
+  Service* service = nullptr;
+  UvHandle<uv_timer_t> timer;      // Timer::current
+  UvHandle<uv_timer_t> old_timer;  // Timer::old: stop_timeout of the instance being replaced
+  std::unique_ptr<OutputPipe> out;
+  std::unique_ptr<OutputPipe> err;  // null when stderr goes to stdout's file
+  UniqueFd exec_status;             // of the newest main process, until it is reaped
+  pid_t exec_status_pid = 0;
+  ExecContext exec_context;
+  // `listen` sockets, held for the life of the definition (fds 3.. of each process).
+  std::vector<UniqueFd> listeners;
+  std::vector<std::string> listen_specs;  // what `listeners` were opened for
+  std::string listen_error;               // why they could not be opened
+  std::unique_ptr<NotifySocket> notify;   // ready = "notify"
+  std::string status_text;                // last STATUS= from the service
+  std::shared_ptr<CheckRunner> ready_runner;
+  std::shared_ptr<CheckRunner> health_runner;
+  int health_failures = 0;
+  std::vector<std::pair<OutputPipe*, int>> log_watch;  // ready = { log = ... } listeners
+  // Pipes replaced (reload-config changed the log settings, or a start-new-first
+  // restart gave the new instance its own), kept while the process group that writes
+  // into them (the pid they belong to) lives.
+  std::vector<std::pair<pid_t, std::unique_ptr<OutputPipe>>> old_outputs;
+
+  void retire_outputs(pid_t owner) {
+    if (out) old_outputs.emplace_back(owner, std::move(out));
+    if (err) old_outputs.emplace_back(owner, std::move(err));
+  }
+  // Close every handle (callbacks stop; memory goes in the close callbacks).
+  void close_all() {
+    timer.reset();
+    old_timer.reset();
+    if (out) out->drain();
+    if (err) err->drain();
+    out.reset();
+    err.reset();
+    for (auto& [owner, pipe] : old_outputs) pipe->drain();
+    old_outputs.clear();
+    notify.reset();
+    ready_runner.reset();
+    health_runner.reset();
+    log_watch.clear();
+  }
+};
+
+}  // namespace superd
