@@ -33,6 +33,7 @@
 #include "base/env_file.h"
 #include "base/file_read.h"
 #include "base/values.h"
+#include "supervisor/config_sandbox_load.h"
 
 namespace superd {
 namespace {
@@ -359,6 +360,7 @@ class Loader {
   bool key_stderr(Draft& d, const toml::node& n);
   bool key_log_max_bytes(Draft& d, const toml::node& n);
   bool key_log_backups(Draft& d, const toml::node& n);
+  bool key_sandbox(Draft& d, const toml::node& n);
 
   std::optional<Check> read_check(const toml::node& n, std::string_view key, bool health);
   bool read_check_target(Check& check, std::string_view kind, const toml::node& n, const std::string& label);
@@ -422,6 +424,7 @@ const Loader::ServiceKey Loader::kServiceKeys[] = {
     {"stderr", &Loader::key_stderr},
     {"log_max_bytes", &Loader::key_log_max_bytes},
     {"log_backups", &Loader::key_log_backups},
+    {"sandbox", &Loader::key_sandbox},
 };
 
 // toml++ keeps tables sorted by key; the operator's order is the order of positions.
@@ -1122,6 +1125,17 @@ bool Loader::key_log_max_bytes(Draft& d, const toml::node& n) {
 
 bool Loader::key_log_backups(Draft& d, const toml::node& n) {
   return assign(d.cfg.log_backups, read_int(n, "log_backups", 0, INT_MAX));
+}
+
+// [service.NAME.sandbox] and [defaults.sandbox]: key by key onto what [defaults] gave.
+bool Loader::key_sandbox(Draft& d, const toml::node& n) {
+  const std::string where = d.cfg.name.empty() ? "[defaults.sandbox]" : "[service." + d.cfg.name + ".sandbox]";
+  bool ok = true;
+  load_sandbox(n, where, d.cfg.sandbox, [&](const toml::source_position& p, std::string message) {
+    errors_.at(errors_.pos_of(p), std::move(message));
+    ok = false;
+  });
+  return ok;
 }
 
 // ---------------------------------------------------------------------------------------

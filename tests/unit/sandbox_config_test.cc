@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <toml++/toml.h>
 
+#include "supervisor/config_load.h"
 #include "supervisor/config_sandbox_load.h"
 #include "supervisor/sandbox_spec_of.h"
 
@@ -169,6 +170,42 @@ TEST(SandboxConfig, NotATable) {
     errors.push_back(std::to_string(p.line) + ":" + std::to_string(p.column) + ": " + m);
   });
   EXPECT_EQ(errors, Errors{"1:11: 'sandbox' must be a table, not an integer"});
+}
+
+TEST(SandboxConfig, DefaultsReachEveryServiceThroughTheLoader) {
+  LoadOptions no_system;
+  no_system.check_system = false;
+  LoadResult r = load_config_string(R"([defaults.sandbox]
+private_tmp = true
+protect_system = "strict"
+
+[service.a]
+command = ["/bin/true"]
+
+[service.b]
+command = ["/bin/true"]
+[service.b.sandbox]
+protect_system = false
+read_write_paths = ["/srv/b"]
+)", "t.toml", no_system);
+  ASSERT_TRUE(r.config) << (r.errors.empty() ? "" : r.errors[0].format());
+  const SandboxConfig& a = r.config->find("a")->sandbox;
+  const SandboxConfig& b = r.config->find("b")->sandbox;
+  EXPECT_TRUE(a.private_tmp && b.private_tmp);
+  EXPECT_EQ(a.protect_system, SandboxConfig::ProtectSystem::strict);
+  EXPECT_EQ(b.protect_system, SandboxConfig::ProtectSystem::off);
+  EXPECT_EQ(b.read_write_paths, std::vector<std::string>{"/srv/b"});
+}
+
+TEST(SandboxConfig, AnErrorInDefaultsIsReportedOnce) {
+  LoadOptions no_system;
+  no_system.check_system = false;
+  LoadResult r = load_config_string("[defaults.sandbox]\ncapabilities = [\"CAP_NOPE\"]\n"
+                                    "[service.a]\ncommand = [\"/bin/true\"]\n"
+                                    "[service.b]\ncommand = [\"/bin/true\"]\n",
+                                    "t.toml", no_system);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].format(), "t.toml:2:17: unknown capability 'CAP_NOPE' in 'sandbox.capabilities'");
 }
 
 // ---- translation
