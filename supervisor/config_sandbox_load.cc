@@ -88,6 +88,9 @@ std::string suggestion(std::string_view word, const Names& known) {
   size_t best_distance = 3;
   for (const auto& candidate : known) {
     std::string_view c(candidate);
+    // More than two apart in length is more than two edits: skip the quadratic part, so
+    // a list of many wrong names against @known's 500 stays cheap.
+    if (c.size() + 2 < word.size() || word.size() + 2 < c.size()) continue;
     size_t d = edit_distance(word, c);
     if (d <= std::min<size_t>(2, c.size() / 2) && d < best_distance) {
       best = c;
@@ -103,9 +106,12 @@ std::vector<std::string> group_names() {
   return out;
 }
 
-std::vector<std::string> known_syscalls() {
-  const SyscallGroup* known = find_syscall_group("@known");
-  return known ? syscall_group_members(*known) : std::vector<std::string>{};
+const std::vector<std::string>& known_syscalls() {
+  static const std::vector<std::string> names = [] {
+    const SyscallGroup* known = find_syscall_group("@known");
+    return known ? syscall_group_members(*known) : std::vector<std::string>{};
+  }();
+  return names;
 }
 
 // One table being read. Each key_* stores its value only when all of it is good.
