@@ -13,7 +13,9 @@
 #include <cerrno>
 #include <cstring>
 #include <initializer_list>
+#include <map>
 #include <memory>
+#include <mutex>
 
 #include "base/fd.h"
 
@@ -221,9 +223,63 @@ bool syscall_filter(const SandboxSpec::SyscallFilter& spec, std::vector<Compiled
   return b.finish(out, error);
 }
 
+bool compile(const SandboxSpec& spec, std::vector<CompiledFilter>& out, std::string* error);
+
+// Everything of `spec` the filters depend on, as text: the key of the cache below.
+std::string cache_key(const SandboxSpec& spec) {
+  std::string key;
+  auto add = [&key](const std::string& s) { (key += s) += '\n'; };
+  if (spec.syscall_filter) {
+    add(spec.syscall_filter->allow_list ? "allow" : "deny");
+    add(std::to_string(spec.syscall_filter->default_error));
+    for (const auto& c : spec.syscall_filter->syscalls) add(c.name + ":" + std::to_string(c.error));
+  }
+  add("--");
+  for (const auto& name : spec.deny_syscalls) add(name);
+  add("--");
+  if (spec.address_families) {
+    add(spec.address_families->allow_list ? "allow" : "deny");
+    for (int af : spec.address_families->families) add(std::to_string(af));
+  }
+  add("--");
+  add(std::to_string(spec.memory_deny_write_execute) + std::to_string(spec.lock_personality) +
+      std::to_string(spec.restrict_realtime) + std::to_string(spec.restrict_suid_sgid));
+  add(spec.allowed_namespaces ? std::to_string(*spec.allowed_namespaces) : "-");
+  return key;
+}
+
+// Compiling an allow list of 350 calls takes libseccomp a few milliseconds, on the
+// event loop: each distinct sandbox is compiled once, and a service's next starts reuse
+// it. Bounded: a config with more distinct sandboxes than this just compiles again.
+constexpr size_t kCacheEntries = 64;
+std::mutex cache_mutex;
+std::map<std::string, std::vector<CompiledFilter>> cache;
+
 }  // namespace
 
 bool compile_seccomp(const SandboxSpec& spec, std::vector<CompiledFilter>& out, std::string* error) {
+  if (!spec.has_seccomp()) return true;
+  const std::string key = cache_key(spec);
+  {
+    std::lock_guard<std::mutex> lock(cache_mutex);
+    auto it = cache.find(key);
+    if (it != cache.end()) {
+      out.insert(out.end(), it->second.begin(), it->second.end());
+      return true;
+    }
+  }
+  std::vector<CompiledFilter> compiled;
+  if (!compile(spec, compiled, error)) return false;
+  out.insert(out.end(), compiled.begin(), compiled.end());
+  std::lock_guard<std::mutex> lock(cache_mutex);
+  if (cache.size() >= kCacheEntries) cache.clear();
+  cache.emplace(key, std::move(compiled));
+  return true;
+}
+
+namespace {
+
+bool compile(const SandboxSpec& spec, std::vector<CompiledFilter>& out, std::string* error) {
   // systemd's order; the operator's own list stays closest to execve.
   if (spec.address_families && !address_families(*spec.address_families, out, error)) return false;
   if (spec.memory_deny_write_execute && !memory_deny_write_execute(out, error)) return false;
@@ -239,4 +295,5 @@ bool compile_seccomp(const SandboxSpec& spec, std::vector<CompiledFilter>& out, 
   return true;
 }
 
+}  // namespace
 }  // namespace superd

@@ -189,7 +189,7 @@ TEST(SandboxRedis, DebiansHardenedUnitRunsAnswersAndHoldsFromInside) {
   EXPECT_NE(ns_of(pid, "mnt"), ns_of(::getpid(), "mnt"));
   EXPECT_NE(ns_of(pid, "uts"), ns_of(::getpid(), "uts"));                           // protect_hostname
 
-  EXPECT_EQ(d.stop(), 0);
+  EXPECT_EQ(d.stop(), 0) << d.daemon_log();
   if (!had_dump) fs::remove("/var/lib/redis/dump.rdb");
   if (made_run_dir) fs::remove_all("/run/redis");
 }

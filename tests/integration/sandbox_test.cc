@@ -39,7 +39,7 @@ std::string log_of(const Superd& d, const std::string& name) { return read_file(
 bool wait_done(const Superd& d, const std::string& name) {
   return wait_until([&] { return log_of(d, name).find("\ndone\n") != std::string::npos ||
                                  log_of(d, name).rfind("done\n", 0) == 0; },
-                    10s);
+                    20s);
 }
 
 // What "probe WHAT: RESULT" said: "ok", an errno name, or "" when the line is missing.

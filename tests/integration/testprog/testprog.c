@@ -307,9 +307,14 @@ static void list_dir(const char* path) {
   }
   closedir(d);
   qsort(sorted, n, sizeof sorted[0], by_name);
-  printf("list %s:", path);
-  for (int i = 0; i < n; i++) printf(" %s", sorted[i]);
-  printf("\n");
+  // One write for the whole line: a child of the same service writes to the same pipe.
+  static char line[1 << 16];
+  size_t len = (size_t)snprintf(line, sizeof line, "list %s:", path);
+  for (int i = 0; i < n && len < sizeof line; i++) len += (size_t)snprintf(line + len, sizeof line - len, " %s", sorted[i]);
+  if (len >= sizeof line) len = sizeof line - 1;
+  line[len++] = '\n';
+  ssize_t w = write(1, line, len);
+  (void)w;
 }
 
 static void try_socket(const char* family) {
