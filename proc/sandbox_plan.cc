@@ -174,32 +174,27 @@ std::string capability_name(int cap) {
   return out;
 }
 
-}  // namespace
+int add_label(SandboxPlan& plan, std::string text) {
+  plan.labels.push_back(std::move(text));
+  return static_cast<int>(plan.labels.size() - 1);
+}
 
-std::optional<SpawnFailure> plan_sandbox(const SandboxSpec& spec, const std::vector<std::string>& keep_paths,
-                                         SandboxPlan& plan) {
-  plan = SandboxPlan{};
-  if (spec.empty()) return std::nullopt;
-  plan.active = true;
-  auto label = [&plan](std::string text) {
-    plan.labels.push_back(std::move(text));
-    return static_cast<int>(plan.labels.size() - 1);
-  };
-  auto failure = [](const std::string& what) { return SpawnFailure{"sandbox: " + what, false}; };
+SpawnFailure failure(const std::string& what) { return SpawnFailure{"sandbox: " + what, false}; }
 
+std::optional<SpawnFailure> plan_namespaces(const SandboxSpec& spec, const std::vector<std::string>& keep_paths,
+                                            SandboxPlan& plan) {
   const bool mount_ns = spec.mount_namespace || !spec.paths.empty();
   if (mount_ns) plan.unshare_flags |= CLONE_NEWNS;
   if (spec.uts_namespace) plan.unshare_flags |= CLONE_NEWUTS;
   if (plan.unshare_flags) {
-    plan.namespace_label = label(mount_ns && spec.uts_namespace ? "new mount and UTS namespaces"
-                                 : mount_ns                     ? "new mount namespace"
-                                                                : "new UTS namespace");
+    plan.namespace_label = add_label(plan, mount_ns && spec.uts_namespace ? "new mount and UTS namespaces"
+                                           : mount_ns                     ? "new mount namespace"
+                                                                          : "new UTS namespace");
   }
-
   bool inaccessible = false;
   for (const auto& rule : ordered_rules(spec.paths)) {
     SandboxMountStep step = step_for(rule);
-    step.label = label("mount " + rule.path);
+    step.label = add_label(plan, "mount " + rule.path);
     if (step.op == SandboxMountStep::Op::inaccessible) inaccessible = true;
     if (step.op == SandboxMountStep::Op::private_dev) plan.devices = private_devices();
     plan.mounts.push_back(std::move(step));
@@ -211,21 +206,23 @@ std::optional<SpawnFailure> plan_sandbox(const SandboxSpec& spec, const std::vec
     plan.inaccessible_dir_node = spec.inaccessible_dir + "/dir";
     plan.inaccessible_file_node = spec.inaccessible_dir + "/file";
   }
-  if (mount_ns) {
-    for (const auto& path : keep_paths) {
-      if (path.empty() || path.front() != '/') continue;  // an abstract socket: no path to hide
-      SandboxKeepPath keep{path, {}, label("keep " + path + " reachable")};
-      for (size_t at = path.find('/', 1); at != std::string::npos; at = path.find('/', at + 1)) {
-        keep.parents.push_back(path.substr(0, at));
-      }
-      plan.keep.push_back(std::move(keep));
+  if (!mount_ns) return std::nullopt;
+  for (const auto& path : keep_paths) {
+    if (path.empty() || path.front() != '/') continue;  // an abstract socket: no path to hide
+    SandboxKeepPath keep{path, {}, add_label(plan, "keep " + path + " reachable")};
+    for (size_t at = path.find('/', 1); at != std::string::npos; at = path.find('/', at + 1)) {
+      keep.parents.push_back(path.substr(0, at));
     }
+    plan.keep.push_back(std::move(keep));
   }
+  return std::nullopt;
+}
 
+std::optional<SpawnFailure> plan_capabilities(const SandboxSpec& spec, SandboxPlan& plan) {
   if (spec.bounding) {
     plan.drop_bounding = true;
     plan.bounding = *spec.bounding;
-    plan.bounding_label = label("capability bounding set");
+    plan.bounding_label = add_label(plan, "capability bounding set");
   }
   // An ambient capability outside the bounding set could never be raised: say so now
   // rather than as an EPERM from the child.
@@ -238,25 +235,40 @@ std::optional<SpawnFailure> plan_sandbox(const SandboxSpec& spec, const std::vec
   }
   plan.ambient = spec.ambient;
   if (plan.ambient) {
-    plan.ambient_label = label("ambient capabilities");
+    plan.ambient_label = add_label(plan, "ambient capabilities");
     for (int cap = 0; cap < 64; ++cap) {
       if (plan.ambient & (uint64_t{1} << cap)) {
-        plan.ambient_labels.push_back(label("ambient capability " + capability_name(cap)));
+        plan.ambient_labels.push_back(add_label(plan, "ambient capability " + capability_name(cap)));
       }
     }
   }
-
   plan.no_new_privileges = spec.no_new_privileges;
+  // seccomp(2) needs no_new_privs or CAP_SYS_ADMIN.
   plan.no_new_privileges_unless_sys_admin = spec.no_new_privileges_unless_sys_admin || spec.has_seccomp();
-  plan.no_new_privileges_label = label("no_new_privileges");
+  plan.no_new_privileges_label = add_label(plan, "no_new_privileges");
+  return std::nullopt;
+}
 
+std::optional<SpawnFailure> plan_seccomp(const SandboxSpec& spec, SandboxPlan& plan) {
   std::vector<CompiledFilter> filters;
   std::string error;
   if (!compile_seccomp(spec, filters, &error)) return failure(error);
   for (auto& f : filters) {
-    plan.seccomp.push_back({std::move(f.code), label("seccomp filter for " + f.what)});
+    plan.seccomp.push_back({std::move(f.code), add_label(plan, "seccomp filter for " + f.what)});
   }
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<SpawnFailure> plan_sandbox(const SandboxSpec& spec, const std::vector<std::string>& keep_paths,
+                                         SandboxPlan& plan) {
+  plan = SandboxPlan{};
+  if (spec.empty()) return std::nullopt;
+  plan.active = true;
+  if (auto f = plan_namespaces(spec, keep_paths, plan)) return f;
+  if (auto f = plan_capabilities(spec, plan)) return f;
+  return plan_seccomp(spec, plan);
 }
 
 }  // namespace superd

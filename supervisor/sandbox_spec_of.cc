@@ -163,13 +163,10 @@ SandboxSpec::AddressFamilies address_families_of(const std::vector<std::string>&
   return out;
 }
 
-}  // namespace
-
-SandboxSpec sandbox_spec_of(const SandboxConfig& c) {
+// The mount namespace: each directive's paths (systemd's tables above).
+void add_paths_of(const SandboxConfig& c, SandboxSpec& spec) {
   using PS = SandboxConfig::ProtectSystem;
   using PH = SandboxConfig::ProtectHome;
-  SandboxSpec spec;
-
   add_paths(spec, c.read_write_paths, Mode::read_write);
   add_paths(spec, c.read_only_paths, Mode::read_only);
   add_paths(spec, c.inaccessible_paths, Mode::inaccessible);
@@ -187,9 +184,11 @@ SandboxSpec sandbox_spec_of(const SandboxConfig& c) {
   if (c.protect_control_groups) add_rules(spec, kProtectControlGroups);
   spec.mount_namespace = !spec.paths.empty();
   spec.uts_namespace = c.protect_hostname;
+}
 
-  // The bounding set: the listed capabilities (all without the key), less those the
-  // protect_* directives take away, as systemd's do.
+// The bounding set: the listed capabilities (all without the key), less those the
+// protect_* directives take away, as systemd's do; and the ambient set.
+void add_capabilities_of(const SandboxConfig& c, SandboxSpec& spec) {
   uint64_t drop = 0;
   if (c.private_devices) drop |= bit(CAP_MKNOD) | bit(CAP_SYS_RAWIO);
   if (c.protect_kernel_modules) drop |= bit(CAP_SYS_MODULE);
@@ -199,21 +198,22 @@ SandboxSpec sandbox_spec_of(const SandboxConfig& c) {
     spec.bounding = (c.capabilities_set ? capability_mask(c.capabilities) : ~uint64_t{0}) & ~drop;
   }
   spec.ambient = capability_mask(c.ambient_capabilities);
+}
 
-  if (c.private_devices) {
-    for (auto& name : expand("@raw-io")) spec.deny_syscalls.push_back(name);
-  }
-  if (c.protect_kernel_tunables) spec.deny_syscalls.push_back("_sysctl");
-  if (c.protect_kernel_modules) {
-    for (auto& name : expand("@module")) spec.deny_syscalls.push_back(name);
-  }
-  if (c.protect_kernel_logs) spec.deny_syscalls.push_back("syslog");
-  if (c.protect_clock) {
-    for (auto& name : expand("@clock")) spec.deny_syscalls.push_back(name);
-  }
+// The seccomp filters: the syscalls the protect_* directives refuse, the operator's own
+// list, and the directives that are filters of their own.
+void add_filters_of(const SandboxConfig& c, SandboxSpec& spec) {
+  auto deny = [&spec](std::string_view name_or_group) {
+    for (auto& name : expand(name_or_group)) spec.deny_syscalls.push_back(name);
+  };
+  if (c.private_devices) deny("@raw-io");
+  if (c.protect_kernel_tunables) deny("_sysctl");
+  if (c.protect_kernel_modules) deny("@module");
+  if (c.protect_kernel_logs) deny("syslog");
+  if (c.protect_clock) deny("@clock");
   if (c.protect_hostname) {
-    spec.deny_syscalls.push_back("sethostname");
-    spec.deny_syscalls.push_back("setdomainname");
+    deny("sethostname");
+    deny("setdomainname");
   }
   std::sort(spec.deny_syscalls.begin(), spec.deny_syscalls.end());
   spec.deny_syscalls.erase(std::unique(spec.deny_syscalls.begin(), spec.deny_syscalls.end()),
@@ -226,7 +226,15 @@ SandboxSpec sandbox_spec_of(const SandboxConfig& c) {
   spec.restrict_realtime = c.restrict_realtime;
   spec.restrict_suid_sgid = c.restrict_suid_sgid;
   if (c.restrict_namespaces) spec.allowed_namespaces = 0;
+}
 
+}  // namespace
+
+SandboxSpec sandbox_spec_of(const SandboxConfig& c) {
+  SandboxSpec spec;
+  add_paths_of(c, spec);
+  add_capabilities_of(c, spec);
+  add_filters_of(c, spec);
   // Without CAP_SYS_ADMIN, these imply no_new_privileges in systemd (seccomp needs it).
   spec.no_new_privileges = c.no_new_privileges;
   spec.no_new_privileges_unless_sys_admin =
