@@ -129,10 +129,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool finishing_ = false;           // last answer queued; close once it is written
   bool input_ended_ = false;         // the client sent EOF: answer what is owed, then close
   int deferred_replies_ = 0;
-  bool line_clock_running_ = false;
-  bool spoken_ = false;        // the client has sent something
-  std::uint64_t serial_ = 0;   // accept order
-  std::uint64_t accepted_at_ = 0;  // loop time (ms)  // the timer is timing a half-sent line
+  bool line_clock_running_ = false;  // the timer is timing a half-sent line
+  bool spoken_ = false;              // the client has sent something
+  std::uint64_t serial_ = 0;         // accept order
+  std::uint64_t accepted_at_ = 0;    // loop time (ms)
   int handles_open_ = 0;
   int writes_pending_ = 0;
   std::string backlog_;  // encoded messages waiting for the write in flight

@@ -4,6 +4,8 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <iterator>
 
 namespace superd::ipc {
 
@@ -81,20 +83,81 @@ const json& services_of(const json& result) {
   return it != result.end() && it->is_array() ? *it : empty;
 }
 
-constexpr std::size_t kColumns = 6;
+constexpr std::size_t kColumns = 8;
 using Row = std::array<std::string, kColumns>;
+
+bool has_number(const json& object, const char* key) {
+  const auto it = object.find(key);
+  return it != object.end() && it->is_number();
+}
 
 Row row_for(const json& service) {
   const std::int64_t pid = int_field(service, "pid");
+  const bool cgroup = has_number(service, "memory_current") || has_number(service, "cpu_usage_usec");
   return Row{printable(text_field(service, "name")),
              printable(text_field(service, "state")),
              pid > 0 ? std::to_string(pid) : "-",
              pid > 0 ? format_uptime(int_field(service, "uptime")) : "-",
+             cgroup && has_number(service, "memory_current")
+                 ? format_bytes(int_field(service, "memory_current")) : "-",
+             cgroup && has_number(service, "cpu_usage_usec")
+                 ? format_cpu_time(int_field(service, "cpu_usage_usec")) : "-",
              std::to_string(int_field(service, "restarts")),
              bool_field(service, "enabled") ? "yes" : "no"};
 }
 
+// After the table: the one line saying cgroups are not used (and why), and each limit
+// a service has that this host does not enforce.
+std::string footer_for(const json& result) {
+  std::string out;
+  if (result.is_object()) {
+    const auto it = result.find("cgroups");
+    if (it != result.end() && it->is_object() && !bool_field(*it, "used")) {
+      out += printable(text_field(*it, "line")) + "\n";
+    }
+  }
+  for (const json& service : services_of(result)) {
+    if (!service.is_object()) continue;
+    const auto issues = service.find("cgroup_issues");
+    if (issues == service.end() || !issues->is_array()) continue;
+    for (const json& issue : *issues) {
+      if (issue.is_string()) {
+        out += printable(text_field(service, "name")) + ": " + printable(issue.get<std::string>()) + "\n";
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string format_bytes(std::int64_t bytes) {
+  if (bytes < 0) bytes = 0;
+  static constexpr const char* kUnits[] = {"B", "K", "M", "G", "T"};
+  double value = static_cast<double>(bytes);
+  std::size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(kUnits)) {
+    value /= 1024;
+    ++unit;
+  }
+  char buf[32];
+  if (unit == 0 || value >= 100) {
+    std::snprintf(buf, sizeof buf, "%.0f%s", value, kUnits[unit]);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f%s", value, kUnits[unit]);
+  }
+  return buf;
+}
+
+std::string format_cpu_time(std::int64_t usec) {
+  if (usec < 0) usec = 0;
+  if (usec < 60'000'000) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2fs", static_cast<double>(usec) / 1e6);
+    return buf;
+  }
+  return format_uptime(usec / 1'000'000);
+}
 
 std::string format_uptime(std::int64_t seconds) {
   if (seconds < 0) seconds = 0;
@@ -110,7 +173,7 @@ std::string format_uptime(std::int64_t seconds) {
 }
 
 std::string format_status_table(const json& result, const StatusFormatOptions& options) {
-  std::vector<Row> rows{Row{"NAME", "STATE", "PID", "UPTIME", "RESTARTS", "ENABLED"}};
+  std::vector<Row> rows{Row{"NAME", "STATE", "PID", "UPTIME", "MEM", "CPU", "RESTARTS", "ENABLED"}};
   std::vector<std::string> notes{""};
   for (const json& service : services_of(result)) {
     if (!service.is_object()) continue;
@@ -134,7 +197,7 @@ std::string format_status_table(const json& result, const StatusFormatOptions& o
     line += notes[r];
     out += line + "\n";
   }
-  return out;
+  return out + footer_for(result);
 }
 
 std::string format_state_lines(const json& result, const std::vector<std::string>& only,

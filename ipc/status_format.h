@@ -19,10 +19,16 @@ struct StatusFormatOptions {
 // "9s", "4m12s", "2h05m", "3d4h": the two largest units, the second one zero-padded
 // below a day, so a column of uptimes reads at a glance.
 std::string format_uptime(std::int64_t seconds);
+// MEM: "512B", "12.3M", "1.5G" (powers of 1024, as ps and top show them).
+std::string format_bytes(std::int64_t bytes);
+// CPU: "0.42s" below a minute, then as format_uptime ("4m12s").
+std::string format_cpu_time(std::int64_t usec);
 
-// NAME STATE PID UPTIME RESTARTS ENABLED, aligned, one row per service of
-// result["services"]; a service that is not running gets its reason and last exit
-// after the columns. Ends with '\n'.
+// NAME STATE PID UPTIME MEM CPU RESTARTS ENABLED, aligned, one row per service of
+// result["services"] (MEM and CPU from its cgroup, "-" without); a service that is not
+// running gets its reason and last exit after the columns. Then one line when cgroups
+// are not used (result["cgroups"]) and one per limit a service does not get. Ends with
+// '\n'.
 std::string format_status_table(const nlohmann::json& result,
                                 const StatusFormatOptions& options = {});
 

@@ -49,6 +49,9 @@ int lift(int fd, int floor) {
 }  // namespace
 
 void run_child(LaunchPlan& plan, int status_fd, int devnull_fd) {
+  // The cgroup first (cgroup_join.h): nothing of the child runs outside it.
+  if (!join_cgroups(plan.cgroup)) fail(status_fd, ExecStage::cgroup);
+
   if (::setsid() < 0) fail(status_fd, ExecStage::setsid);
 
   // Handlers installed by superd (libuv's signal pipe) must not run here; the mask the
@@ -65,10 +68,13 @@ void run_child(LaunchPlan& plan, int status_fd, int devnull_fd) {
   check(status_fd, sandbox_enter(plan.sandbox, plan.change_ids));
   if (::chdir(plan.directory.c_str()) < 0) fail(status_fd, ExecStage::chdir);
   if (plan.change_ids) {
-    if (::setgid(plan.gid) < 0) fail(status_fd, ExecStage::setgid);
-    if (::setgroups(plan.groups.size(), plan.groups.data()) < 0)
+    // Raw system calls: glibc's setgid/setgroups/setuid broadcast to every thread glibc
+    // believes the process has, and a clone3 child (clone_into_cgroup.h) still carries
+    // the parent's thread list. The child has one thread; the kernel call is enough.
+    if (::syscall(SYS_setgid, plan.gid) < 0) fail(status_fd, ExecStage::setgid);
+    if (::syscall(SYS_setgroups, plan.groups.size(), plan.groups.data()) < 0)
       fail(status_fd, ExecStage::setgroups);
-    if (::setuid(plan.uid) < 0) fail(status_fd, ExecStage::setuid);
+    if (::syscall(SYS_setuid, plan.uid) < 0) fail(status_fd, ExecStage::setuid);
   }
   check(status_fd, sandbox_after_ids(plan.sandbox, plan.change_ids));
 

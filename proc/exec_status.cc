@@ -12,6 +12,7 @@ bool is_transient_errno(int error) {
 
 std::string describe_exec_failure(const ExecReport& report, const std::string& program,
                                   const std::string& user, const std::string& directory,
+                                  const std::string& cgroup,
                                   const std::vector<std::string>& sandbox_labels) {
   const std::string why = std::strerror(report.error);
   auto sandbox = [&](const char* fallback) {
@@ -29,6 +30,7 @@ std::string describe_exec_failure(const ExecReport& report, const std::string& p
     case ExecStage::dup_fds: return "setting up file descriptors: " + why;
     case ExecStage::close_fds: return "closing inherited file descriptors: " + why;
     case ExecStage::exec: return "exec " + program + ": " + why;
+    case ExecStage::cgroup: return "joining cgroup " + cgroup + ": " + why;
     case ExecStage::sandbox_namespace: return sandbox("new namespaces");
     case ExecStage::sandbox_mount: return sandbox("mounts");
     case ExecStage::sandbox_capabilities: return sandbox("capabilities");

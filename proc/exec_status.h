@@ -20,6 +20,7 @@ enum class ExecStage : int32_t {
   dup_fds,
   close_fds,
   exec,
+  cgroup,  // joining the service's cgroup (cgroup_join.h)
   // The sandbox (sandbox_child.cc); the report's `detail` names the step.
   sandbox_namespace,
   sandbox_mount,
@@ -42,6 +43,7 @@ bool is_transient_errno(int error);
 // such file or directory" (`sandbox_labels`: the plan's labels, see sandbox_plan.h).
 std::string describe_exec_failure(const ExecReport& report, const std::string& program,
                                   const std::string& user, const std::string& directory,
+                                  const std::string& cgroup = "",
                                   const std::vector<std::string>& sandbox_labels = {});
 
 }  // namespace superd

@@ -124,6 +124,7 @@ std::variant<LaunchPlan, SpawnFailure> plan_launch(const SpawnSpec& spec) {
   plan.stdout_fd = spec.stdout_fd;
   plan.stderr_fd = spec.stderr_fd;
   plan.listen_fds = spec.listen_fds;
+  plan.cgroup = spec.cgroup;
   return plan;
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/exit_status.h"
+#include "proc/cgroup_join.h"
 #include "proc/sandbox_plan.h"
 #include "proc/spawn_spec.h"
 
@@ -37,6 +38,8 @@ struct LaunchPlan {
   int stdout_fd = -1;  // write ends of the capture pipes (owned by the caller)
   int stderr_fd = -1;
   std::vector<int> listen_fds;  // become fds 3.. in the child
+
+  CgroupJoin cgroup;  // the service's cgroup (cgroup_join.h); inactive: none
 
   SandboxPlan sandbox;  // mounts, capabilities and compiled filters (sandbox_plan.h)
 };

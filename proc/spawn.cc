@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "proc/child.h"
+#include "proc/clone_into_cgroup.h"
 #include "proc/exec_status.h"
 
 namespace superd {
@@ -31,7 +32,7 @@ std::variant<Spawned, SpawnFailure> spawn_process(LaunchPlan& plan) {
   sigset_t all, saved;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &saved);
-  pid_t pid = ::fork();
+  pid_t pid = fork_into_cgroup(plan.cgroup);
   if (pid == 0) run_child(plan, status_write.get(), devnull.get());
   int fork_errno = errno;
   pthread_sigmask(SIG_SETMASK, &saved, nullptr);
@@ -41,20 +42,22 @@ std::variant<Spawned, SpawnFailure> spawn_process(LaunchPlan& plan) {
   }
   ::fcntl(status_read.get(), F_SETFL, O_NONBLOCK);
   return Spawned{pid, std::move(status_read),
-                 ExecContext{plan.program, plan.user, plan.directory, plan.sandbox.labels}};
+                 ExecContext{plan.program, plan.user, plan.directory, plan.cgroup.dir, plan.sandbox.labels}};
 }
 
-std::optional<SpawnFailure> read_exec_report(int status_fd, const ExecContext& context) {
+ExecOutcome read_exec_outcome(int status_fd, const ExecContext& context) {
   ExecReport report{};
   ssize_t n;
   do {
     n = ::read(status_fd, &report, sizeof report);
   } while (n < 0 && errno == EINTR);
-  if (n != static_cast<ssize_t>(sizeof report)) return std::nullopt;
-  return SpawnFailure{
-      describe_exec_failure(report, context.program, context.user, context.directory,
-                            context.sandbox_labels),
-      is_transient_errno(report.error)};
+  if (n < 0) return {};  // EAGAIN: the child has not exec'd yet
+  if (n != static_cast<ssize_t>(sizeof report)) return {ExecOutcome::Kind::succeeded, {}};
+  return {ExecOutcome::Kind::failed,
+          SpawnFailure{describe_exec_failure(report, context.program, context.user,
+                                             context.directory, context.cgroup,
+                                             context.sandbox_labels),
+                       is_transient_errno(report.error)}};
 }
 
 }  // namespace superd

@@ -22,6 +22,7 @@ struct ExecContext {
   std::string program;
   std::string user;
   std::string directory;
+  std::string cgroup;
   std::vector<std::string> sandbox_labels;  // names the failed sandbox step
 };
 
@@ -33,8 +34,12 @@ struct Spawned {
 
 std::variant<Spawned, SpawnFailure> spawn_process(LaunchPlan& plan);
 
-// Read what a (reaped) child said about its exec. Non-blocking: nullopt when the child
-// exec'd fine (EOF) or has not said anything yet.
-std::optional<SpawnFailure> read_exec_report(int status_fd, const ExecContext& context);
+// What a child has said about its exec so far, read without blocking.
+struct ExecOutcome {
+  enum class Kind { pending, succeeded, failed };
+  Kind kind = Kind::pending;
+  std::optional<SpawnFailure> failure;  // Kind::failed
+};
+ExecOutcome read_exec_outcome(int status_fd, const ExecContext& context);
 
 }  // namespace superd

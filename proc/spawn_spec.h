@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "proc/cgroup_join.h"
 #include "proc/sandbox_spec.h"
 
 namespace superd {
@@ -35,6 +36,9 @@ struct SpawnSpec {
   int stderr_fd = -1;
   std::vector<int> listen_fds;
   std::string listen_fdnames;  // "app:app"
+
+  // The cgroup to start in (descriptors the caller owns, CgroupJoinFds); inactive: none.
+  CgroupJoin cgroup;
 
   // Namespaces, mounts, capabilities and seccomp filters (sandbox_spec.h). A NOTIFY_SOCKET
   // in extra_env stays reachable whatever the mounts hide.

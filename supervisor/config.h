@@ -84,6 +84,11 @@ struct ServiceConfig {
   uint64_t log_max_bytes = 50ull * 1000 * 1000;
   int log_backups = 5;
 
+  // When it goes fatal (a failing exit under restart = "never" included), superd stops
+  // the stack and exits with its exit code (128 + signal when killed): a container's
+  // main process.
+  bool critical = false;
+
   ResourcesConfig resources;  // [service.NAME.resources]
   SandboxConfig sandbox;      // [service.NAME.sandbox]
 

@@ -33,6 +33,7 @@
 #include "base/env_file.h"
 #include "base/file_read.h"
 #include "base/values.h"
+#include "supervisor/config_resources_load.h"
 #include "supervisor/config_sandbox_load.h"
 
 namespace superd {
@@ -360,6 +361,7 @@ class Loader {
   bool key_stderr(Draft& d, const toml::node& n);
   bool key_log_max_bytes(Draft& d, const toml::node& n);
   bool key_log_backups(Draft& d, const toml::node& n);
+  bool key_resources(Draft& d, const toml::node& n);
   bool key_sandbox(Draft& d, const toml::node& n);
 
   std::optional<Check> read_check(const toml::node& n, std::string_view key, bool health);
@@ -424,6 +426,7 @@ const Loader::ServiceKey Loader::kServiceKeys[] = {
     {"stderr", &Loader::key_stderr},
     {"log_max_bytes", &Loader::key_log_max_bytes},
     {"log_backups", &Loader::key_log_backups},
+    {"resources", &Loader::key_resources},
     {"sandbox", &Loader::key_sandbox},
 };
 
@@ -701,7 +704,8 @@ const toml::table* Loader::read_table(const toml::node& n, std::string_view key)
 void Loader::load_supervisor(const toml::node& node) {
   const toml::table* table = read_table(node, "supervisor");
   if (!table) return;
-  static constexpr std::string_view kKeys[] = {"socket", "socket_group", "state_dir", "log_dir", "log_level"};
+  static constexpr std::string_view kKeys[] = {"socket", "socket_group", "state_dir", "log_dir", "log_level",
+                                               "cgroup"};
   SupervisorConfig& sup = config_.supervisor;
   for (auto [key, n] : in_file_order(*table)) {
     if (key == "socket") {
@@ -725,6 +729,9 @@ void Loader::load_supervisor(const toml::node& node) {
       if (auto s = read_choice(*n, key, {"trace", "debug", "info", "warn", "error", "critical", "off"})) {
         sup.log_level = *s;
       }
+    } else if (key == "cgroup") {
+      auto sink = [this](const toml::node& where, std::string message) { errors_.at(where, std::move(message)); };
+      if (auto setting = load_cgroup_setting(*n, sink)) sup.cgroup = *setting;
     } else {
       errors_.at(*n, "unknown key " + quoted(key) + " in [supervisor]" + suggestion(key, kKeys));
     }
@@ -1125,6 +1132,12 @@ bool Loader::key_log_max_bytes(Draft& d, const toml::node& n) {
 
 bool Loader::key_log_backups(Draft& d, const toml::node& n) {
   return assign(d.cfg.log_backups, read_int(n, "log_backups", 0, INT_MAX));
+}
+
+bool Loader::key_resources(Draft& d, const toml::node& n) {
+  auto sink = [this](const toml::node& where, std::string message) { errors_.at(where, std::move(message)); };
+  const std::string where = d.cfg.name.empty() ? "[defaults]" : "service " + quoted(d.cfg.name);
+  return load_resources(n, where, d.cfg.resources, sink);
 }
 
 // [service.NAME.sandbox] and [defaults.sandbox]: key by key onto what [defaults] gave.

@@ -42,6 +42,30 @@ void add_failure(std::string& failures, const std::string& what) {
 
 }  // namespace
 
+// SPEC's usage fields, read now (nothing samples them in between); null when unknown or
+// without cgroups. `cgroup_issues`: the limits this host does not enforce, one line each.
+void Control::add_cgroup_status(json::object_t& o, const Service& s, const Slot* slot) const {
+  auto value = [](const std::optional<uint64_t>& v) { return v ? json(*v) : json(nullptr); };
+  const CgroupLeaf* leaf = slot && slot->cgroup ? slot->cgroup->current() : nullptr;
+  CgroupUsage usage = leaf ? slot->cgroup->usage() : CgroupUsage{};
+  o.emplace("cgroup", leaf ? json(leaf->dir) : json(nullptr));
+  o.emplace("memory_current", value(usage.memory_current));
+  o.emplace("memory_peak", value(usage.memory_peak));
+  o.emplace("cpu_usage_usec", value(usage.cpu_usage_usec));
+  o.emplace("pids_current", value(usage.pids_current));
+  o.emplace("oom_kills", value(usage.oom_kills));
+  json issues = json::array();
+  if (const Cgroups* cgroups = host_.cgroups()) {
+    for (const auto& issue : limit_issues(*cgroups, s.config().resources)) issues.push_back(issue.message);
+  }
+  if (slot && slot->cgroup) {
+    for (const auto& line : slot->cgroup->issues()) {
+      if (std::find(issues.begin(), issues.end(), line) == issues.end()) issues.push_back(line);
+    }
+  }
+  o.emplace("cgroup_issues", std::move(issues));
+}
+
 // `superctl enable/disable` outlives the config's `enabled`.
 bool Control::effective_enabled(const ServiceConfig& service) const {
   if (auto saved = enable_store_.get(service.name)) return *saved;
@@ -70,6 +94,7 @@ json Control::service_status(const Service& s) const {
   o.emplace("reason", s.reason());
   o.emplace("status_text", slot ? slot->status_text : std::string());
   o.emplace("old_pid", s.old_pid());
+  add_cgroup_status(o, s, slot);
   return row;
 }
 
@@ -148,7 +173,13 @@ void Control::cmd_status(const Conn& conn, const ipc::Request& req) {
   if (!services) return;
   json rows = json::array();
   for (Service* s : *services) rows.push_back(service_status(*s));
-  conn->send(ipc::make_ok(req.id, {{"services", std::move(rows)}}));
+  json result = {{"services", std::move(rows)}};
+  if (const Cgroups* cgroups = host_.cgroups()) {
+    result["cgroups"] = cgroups->used() ? json{{"used", true}, {"root", cgroups->tree->root()}}
+                                        : json{{"used", false}, {"why_not", cgroups->why_not}};
+    result["cgroups"]["line"] = cgroups->line();
+  }
+  conn->send(ipc::make_ok(req.id, std::move(result)));
 }
 
 void Control::cmd_lifecycle(const Conn& conn, const ipc::Request& req) {

@@ -45,6 +45,7 @@ class Control {
  private:
   using Conn = std::shared_ptr<ipc::Connection>;
   nlohmann::json service_status(const Service& service) const;
+  void add_cgroup_status(nlohmann::json::object_t& row, const Service& service, const Slot* slot) const;
   std::optional<std::vector<Service*>> resolve_names(const nlohmann::json& args,
                                                      const Conn& conn, int64_t id,
                                                      bool allow_all);

@@ -8,13 +8,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include "proc/cgroup_leftovers.h"
 #include "proc/leftovers.h"
 #include "supervisor/config_load.h"
 #include "version.h"
 
 namespace superd {
 
-Daemon::Daemon(Config config)
+Daemon::Daemon(Config config, DaemonOptions options)
     : config_(std::move(config)),
       enable_store_(config_.supervisor.state_dir + "/enabled.json"),
       host_(&loop_, config_.supervisor,
@@ -24,10 +25,15 @@ Daemon::Daemon(Config config)
                       control_.check_waiters();
                       update_notify();
                     },
-                .all_stopped = [this] { finish_shutdown(); },
+                .all_stopped = [this] { on_all_stopped(); },
                 .retiring = [this](const std::string& name) { control_.end_followers(name); },
                 .outputs_replaced =
                     [this](const std::string& name) { control_.end_followers(name); },
+                .critical_failed = [this](Service& s) { on_critical_failure(s); },
+                .reaped =
+                    [this] {
+                      if (init_) init_->reaped();
+                    },
             }),
       supervisor_(host_, [this](const ServiceConfig& s) { return control_.effective_enabled(s); }),
       control_(supervisor_, host_, enable_store_,
@@ -37,6 +43,11 @@ Daemon::Daemon(Config config)
                }) {
   uv_loop_init(&loop_);
   host_.set_supervisor(&supervisor_);
+  if (options.init || ::getpid() == 1) {
+    init_ = std::make_unique<InitDuties>(&loop_, ::getpid() == 1,
+                                         config_.supervisor.shutdown_timeout,
+                                         [this] { finish_shutdown(); });
+  }
 }
 
 Daemon::~Daemon() {
@@ -44,13 +55,15 @@ Daemon::~Daemon() {
   // (blocked) rather than turn a clean exit into death by signal.
   sigset_t late;
   sigemptyset(&late);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&late, sig);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) sigaddset(&late, sig);
   pthread_sigmask(SIG_BLOCK, &late, nullptr);
   host_.close_all();
   server_.reset();
   sigterm_.reset();
   sigint_.reset();
   sighup_.reset();
+  sigquit_.reset();
+  init_.reset();
   // Let close callbacks (and any log write still queued) run before the loop goes.
   uv_run(&loop_, UV_RUN_DEFAULT);
   uv_loop_close(&loop_);
@@ -65,6 +78,8 @@ bool Daemon::prepare(std::string* error) {
 
   std::string store_error;
   if (!enable_store_.load(&store_error)) spdlog::warn("{}", store_error);
+  setup_cgroups_before_first_spawn();
+  stop_cgroup_leftovers_of_previous_run();
   stop_leftovers_of_previous_run();
   if (!host_.start(error)) return false;
   if (!setup_signals(error)) return false;
@@ -104,7 +119,10 @@ bool Daemon::setup_signals(std::string* error) {
     UvHandle<uv_signal_t>* handle;
     int signo;
   };
-  for (Watch w : {Watch{&sigterm_, SIGTERM}, Watch{&sigint_, SIGINT}, Watch{&sighup_, SIGHUP}}) {
+  // As PID 1 the kernel drops every signal superd has no handler for: TERM, INT and QUIT
+  // (docker stop, Ctrl-C, a core-dump request) all stop the stack.
+  for (Watch w : {Watch{&sigterm_, SIGTERM}, Watch{&sigint_, SIGINT}, Watch{&sighup_, SIGHUP},
+                  Watch{&sigquit_, SIGQUIT}}) {
     if (int rc = uv_signal_init(&loop_, w.handle->get()); rc != 0) {
       *error = std::string("uv_signal_init: ") + uv_strerror(rc);
       return false;
@@ -153,7 +171,24 @@ void Daemon::begin_shutdown(const std::string& why) {
   if (supervisor_.shutting_down()) return;
   spdlog::info("shutting down: {}", why);
   sd_notify(0, "STOPPING=1\nSTATUS=stopping services");
+  if (init_) init_->shutdown_begun();
   supervisor_.begin_shutdown();
+}
+
+void Daemon::on_all_stopped() {
+  if (init_) return init_->services_stopped();  // it finishes once nothing is left
+  finish_shutdown();
+}
+
+// The stack goes down with a `critical` service, and superd's exit code is the
+// service's: its exit status, 128 + the signal that killed it, or 1 when it never ran.
+void Daemon::on_critical_failure(Service& service) {
+  if (supervisor_.shutting_down()) return;
+  const auto& status = service.last_status();
+  exit_code_ = !status ? 1 : status->signaled ? 128 + status->code : status->code;
+  if (exit_code_ == 0) exit_code_ = 1;  // fatal, yet the last process ended cleanly
+  begin_shutdown("critical service " + service.name() + " failed (" + service.reason() +
+                 "); superd exits with " + std::to_string(exit_code_));
 }
 
 void Daemon::finish_shutdown() {
@@ -229,6 +264,44 @@ void Daemon::stop_leftovers_of_previous_run() {
   for (const auto& line : stop_leftovers(leftovers)) spdlog::warn("{}", line);
   std::string error;
   if (!save_running(path, {}, &error)) spdlog::warn("{}", error);
+}
+
+// Once, before anything is spawned: superd moves itself into ROOT/supervisor (no
+// processes in inner nodes), or says in one line why services run in process groups.
+void Daemon::setup_cgroups_before_first_spawn() {
+  cgroups_ = setup_cgroups(config_.supervisor.cgroup, /*apply=*/true);
+  if (cgroups_.used()) {
+    spdlog::info("{}", cgroups_.line());
+  } else {
+    spdlog::warn("{}", cgroups_.line());
+  }
+  for (const auto& note : cgroups_.notes) spdlog::warn("cgroups: {}", note);
+  for (const auto& s : config_.services) {
+    for (const auto& issue : limit_issues(cgroups_, s.resources)) {
+      spdlog::warn("{}: {}", s.name, issue.message);
+    }
+  }
+  host_.set_cgroups(&cgroups_);
+}
+
+// The leaves a dead superd left below the root hold every process of its services,
+// whatever session or group they made: each gets its service's stop, then cgroup.kill.
+void Daemon::stop_cgroup_leftovers_of_previous_run() {
+  if (!cgroups_.used()) return;
+  std::vector<CgroupLeftover> leftovers;
+  for (auto& leaf : cgroups_.tree->existing_leaves()) {
+    CgroupLeftover l{leaf};
+    for (const auto& s : config_.services) {
+      if (leaf.name == cgroup_leaf_name(s.name) || leaf.name == cgroup_leaf_name(s.name, true)) {
+        l.stop_signal = s.stop_signal;
+        l.stop_timeout = s.stop_timeout;
+      }
+    }
+    leftovers.push_back(std::move(l));
+  }
+  if (leftovers.empty()) return;
+  sd_notify(0, "STATUS=stopping what a previous superd left running");
+  for (const auto& line : stop_cgroup_leftovers(*cgroups_.tree, leftovers)) spdlog::warn("{}", line);
 }
 
 void Daemon::update_notify() {

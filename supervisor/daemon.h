@@ -12,18 +12,26 @@
 
 #include "base/uv_handle.h"
 #include "ipc/server.h"
+#include "supervisor/cgroups.h"
 #include "supervisor/config.h"
 #include "supervisor/control.h"
 #include "supervisor/enable_store.h"
+#include "supervisor/init_duties.h"
 #include "supervisor/process_host.h"
 #include "supervisor/run_records.h"
 #include "supervisor/supervisor.h"
 
 namespace superd {
 
+struct DaemonOptions {
+  // The duties of a container's init (init_duties.h). Always on as PID 1; `--init`
+  // asks for them under another init (tini, dumb-init).
+  bool init = false;
+};
+
 class Daemon {
  public:
-  explicit Daemon(Config config);
+  explicit Daemon(Config config, DaemonOptions options = {});
   ~Daemon();
   // Runs until shutdown; returns the process exit code.
   int run();
@@ -36,17 +44,23 @@ class Daemon {
   void finish_shutdown();
   nlohmann::json reload_config();  // throws nothing; returns the reply
   void stop_leftovers_of_previous_run();
+  void stop_cgroup_leftovers_of_previous_run();
+  void setup_cgroups_before_first_spawn();
   void update_notify();  // READY=1 once boot is done, STATUS= as counts change
+  void on_all_stopped();
+  void on_critical_failure(Service& service);
 
   Config config_;
   uv_loop_t loop_{};
   EnableStore enable_store_;
   StateLock lock_;
+  Cgroups cgroups_;  // before host_: the slots' leaves use the tree until they go
   ProcessHost host_;
   Supervisor supervisor_;
   Control control_;
   std::unique_ptr<ipc::Server> server_;
-  UvHandle<uv_signal_t> sigterm_, sigint_, sighup_;
+  UvHandle<uv_signal_t> sigterm_, sigint_, sighup_, sigquit_;
+  std::unique_ptr<InitDuties> init_;  // PID 1, or --init
 
   bool finished_ = false;
   bool ready_sent_ = false;

@@ -11,6 +11,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "supervisor/cgroups.h"
 #include "supervisor/config_load.h"
 #include "supervisor/daemon.h"
 #include "import/import.h"
@@ -33,6 +34,24 @@ int check(const std::string& path, bool quiet) {
   if (!result.errors.empty()) {
     std::cerr << path << ": " << result.errors.size()
               << (result.errors.size() == 1 ? " error" : " errors") << "\n";
+    return 1;
+  }
+  // Cgroups as superd would find them, without changing anything: one line, then each
+  // limit this host cannot enforce (SPEC: an error, unless the host lacks the controller
+  // entirely, which is a warning).
+  const superd::Cgroups cgroups = superd::setup_cgroups(result.config->supervisor.cgroup, false);
+  if (!quiet) std::cout << cgroups.line() << "\n";
+  size_t errors = 0;
+  for (const auto& s : result.config->services) {
+    for (const auto& issue : superd::limit_issues(cgroups, s.resources)) {
+      superd::ConfigError e{s.pos, (issue.error ? "" : "warning: ") + std::string("service '") + s.name +
+                                       "': " + issue.message};
+      std::cerr << e.format() << "\n";
+      errors += issue.error;
+    }
+  }
+  if (errors > 0) {
+    std::cerr << path << ": " << errors << (errors == 1 ? " error" : " errors") << "\n";
     return 1;
   }
   if (!quiet) std::cout << path << ": ok (" << result.config->services.size() << " services)\n";
@@ -58,8 +77,12 @@ int main(int argc, char** argv) {
   CLI::App app{"superd: a process supervisor for the services of one deployment"};
   std::string config_path = "/etc/super/super.toml";
   bool check_only = false;
+  superd::DaemonOptions options;
   app.add_option("-c,--config", config_path, "config file")->capture_default_str();
   app.add_flag("--check", check_only, "validate the config and exit (0 ok, 1 invalid)");
+  app.add_flag("--init", options.init,
+               "a container's init duties without being PID 1 (under tini, say): one "
+               "shutdown budget, then TERM and KILL to every descendant left");
   app.set_version_flag("--version", std::string("superd ") + SUPERD_VERSION);
   app.footer("superd import [--from systemd|supervisord] FILE...  prints a config translated\n"
              "from systemd units or supervisord programs.");
@@ -77,6 +100,6 @@ int main(int argc, char** argv) {
   }
   setup_logging(loaded.config->supervisor.log_level);
   loaded.config->path = config_path;
-  superd::Daemon daemon(std::move(*loaded.config));
+  superd::Daemon daemon(std::move(*loaded.config), options);
   return daemon.run();
 }

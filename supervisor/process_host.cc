@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -85,6 +86,11 @@ void ProcessHost::attach(Service& service) {
   if (!open_outputs(*slot, &error)) spdlog::error("{}: {}", service.name(), error);
   open_listeners(*slot);
   readiness_.open_notify(*slot);
+  if (cgroups_ && cgroups_->used()) {
+    Slot* raw = slot.get();
+    slot->cgroup = std::make_unique<ServiceCgroup>(
+        *cgroups_, loop_, service.name(), [this, raw](pid_t owner) { on_cgroup_empty(*raw, owner); });
+  }
   slots_[&service] = std::move(slot);
 }
 
@@ -104,6 +110,7 @@ void ProcessHost::reconfigure(Service& service, const ServiceConfig& before) {
   }
   open_listeners(slot);  // same `listen`: the same sockets; changed: rebound
   readiness_.open_notify(slot);
+  if (slot.cgroup) slot.cgroup->reconfigure(before.resources, c.resources);
 }
 
 void ProcessHost::retiring(Service& service) { events_.retiring(service.name()); }
@@ -209,18 +216,65 @@ SpawnResult ProcessHost::spawn(Service& service) {
     spec.extra_env.emplace_back("NOTIFY_SOCKET", slot.notify->path());
   }
   slot.status_text.clear();
+  CgroupJoinFds cgroup_fds;  // open until the child exists
+  if (slot.cgroup) {
+    std::string error;
+    if (!slot.cgroup->prepare(service.config().resources, service.old_pgid(), &cgroup_fds, &error)) {
+      return {0, SpawnFailure{error, false}};
+    }
+    spec.cgroup = cgroup_fds.view();
+  }
   auto plan = plan_launch(spec);
   if (auto* failure = std::get_if<SpawnFailure>(&plan)) return {0, *failure};
   auto spawned = spawn_process(std::get<LaunchPlan>(plan));
   if (auto* failure = std::get_if<SpawnFailure>(&spawned)) return {0, *failure};
   auto& child = std::get<Spawned>(spawned);
+  slot.exec_watch.reset();  // before its fd goes
   slot.exec_status = std::move(child.exec_status);
   slot.exec_status_pid = child.pid;
   slot.exec_context = std::move(child.context);
+  slot.exec_failure.reset();
   by_pid_[child.pid] = &slot;
+  if (slot.cgroup) slot.cgroup->bind(child.pid);
   running_[child.pid] = {service.name(), child.pid, process_start_time(child.pid).value_or(0)};
   save_records();
+  watch_exec(slot);
   return {child.pid, std::nullopt};
+}
+
+namespace {
+
+// True once the exec's outcome is known: the program runs (the service hears of it), or
+// the child reported why it could not (kept for when the child is reaped).
+bool check_exec(Slot& slot) {
+  if (!slot.exec_status) return true;
+  ExecOutcome outcome = read_exec_outcome(slot.exec_status.get(), slot.exec_context);
+  switch (outcome.kind) {
+    case ExecOutcome::Kind::pending:
+      return false;
+    case ExecOutcome::Kind::failed:
+      slot.exec_failure = std::move(outcome.failure);
+      return true;
+    case ExecOutcome::Kind::succeeded:
+      slot.service->on_exec_succeeded(slot.exec_status_pid);
+      return true;
+  }
+  return true;
+}
+
+}  // namespace
+
+// The program runs once the child's status pipe closes without a report: an event, not
+// a wait. Dependents of a `ready = "started"` service start then (Type=exec).
+void ProcessHost::watch_exec(Slot& slot) {
+  slot.exec_watch = UvHandle<uv_poll_t>();
+  if (uv_poll_init(loop_, slot.exec_watch.get(), slot.exec_status.get()) != 0) return;
+  slot.exec_watch.mark_initialized();
+  slot.exec_watch->data = &slot;
+  uv_poll_start(slot.exec_watch.get(), UV_READABLE | UV_DISCONNECT, [](uv_poll_t* h, int, int) {
+    auto* slot = static_cast<Slot*>(h->data);
+    if (slot && check_exec(*slot)) slot->exec_watch.reset();
+  });
 }
 
 void ProcessHost::signal_process(pid_t pid, int signo) {
@@ -230,6 +284,11 @@ void ProcessHost::signal_process(pid_t pid, int signo) {
 }
 
 void ProcessHost::signal_group(pid_t pgid, int signo) {
+  // With cgroups the instance is its leaf: a process that left the group (double fork,
+  // setsid) is still reached, and KILL is one write of cgroup.kill.
+  for (auto& [service, slot] : slots_) {
+    if (slot->cgroup && slot->cgroup->signal(pgid, signo)) return;
+  }
   if (pgid > 1 && ::kill(-pgid, signo) < 0 && errno != ESRCH) {
     spdlog::warn("kill(-{}, {}): {}", pgid, signal_name(signo), std::strerror(errno));
   }
@@ -270,6 +329,32 @@ void ProcessHost::state_changed(Service& service, State from, const std::string&
   Slot& slot = *slots_.at(&service);
   if (to == State::running && from != State::running) readiness_.start_health(slot);
   if (to != State::running) readiness_.stop_health(slot);
+  if (to == State::fatal && from != State::fatal && service.config().critical &&
+      events_.critical_failed) {
+    events_.critical_failed(service);
+  }
+  release_leaves(slot);
+}
+
+void ProcessHost::release_leaves(Slot& slot) {
+  if (!slot.cgroup) return;
+  const State s = slot.service->state();
+  const bool settled_down = s == State::stopped || s == State::fatal || s == State::exited;
+  slot.cgroup->release_idle(/*keep_current=*/!settled_down || slot.service->has_processes());
+}
+
+bool ProcessHost::gone(Slot& slot, pid_t owner) {
+  if (slot.cgroup) return !slot.cgroup->populated(owner);
+  return !group_exists(owner);
+}
+
+void ProcessHost::on_cgroup_empty(Slot& slot, pid_t owner) {
+  // Before the main process is reaped this is a no-op for the machine; the reap then
+  // finds the leaf empty.
+  slot.service->on_group_empty(owner);
+  check_groups();
+  release_leaves(slot);
+  if (supervisor_) supervisor_->collect_retired();
 }
 
 void ProcessHost::begin_ready_check(Service& service) { readiness_.begin(*slots_.at(&service)); }
@@ -305,11 +390,18 @@ void ProcessHost::on_reaped(const Reaper::Ended& ended) {
   for (auto [slot, pid, wstatus] : mains) {
     std::optional<SpawnFailure> exec_failure;
     if (slot->exec_status && slot->exec_status_pid == pid) {
-      exec_failure = read_exec_report(slot->exec_status.get(), slot->exec_context);
+      slot->exec_watch.reset();
+      if (!slot->exec_failure) {
+        ExecOutcome last = read_exec_outcome(slot->exec_status.get(), slot->exec_context);
+        if (last.kind == ExecOutcome::Kind::failed) slot->exec_failure = std::move(last.failure);
+      }
+      exec_failure = std::exchange(slot->exec_failure, std::nullopt);
       slot->exec_status.reset();
     }
-    slot->service->on_exit(pid, ExitStatus::from_wait_status(wstatus), !group_exists(pid),
-                           exec_failure);
+    const ExitStatus status = ExitStatus::from_wait_status(wstatus);
+    const std::string cause =
+        slot->cgroup ? slot->cgroup->oom_cause(pid, status, slot->service->config().resources) : "";
+    slot->service->on_exit(pid, status, gone(*slot, pid), exec_failure, cause);
   }
   if (!mains.empty()) save_records();
   for (auto& [done, wstatus] : probes) {
@@ -318,6 +410,7 @@ void ProcessHost::on_reaped(const Reaper::Ended& ended) {
   }
   check_groups();
   if (supervisor_) supervisor_->collect_retired();
+  if (events_.reaped) events_.reaped();
 }
 
 // Groups whose main process has ended: are their leftovers all gone now?
@@ -325,8 +418,8 @@ void ProcessHost::check_groups() {
   for (auto& [service, slot_ptr] : slots_) {
     Slot& slot = *slot_ptr;
     Service& s = *slot.service;
-    if (s.pid() == 0 && s.pgid() != 0 && !group_exists(s.pgid())) s.on_group_empty(s.pgid());
-    if (s.old_pid() == 0 && s.old_pgid() != 0 && !group_exists(s.old_pgid())) {
+    if (s.pid() == 0 && s.pgid() != 0 && gone(slot, s.pgid())) s.on_group_empty(s.pgid());
+    if (s.old_pid() == 0 && s.old_pgid() != 0 && gone(slot, s.old_pgid())) {
       s.on_group_empty(s.old_pgid());
     }
     std::erase_if(slot.old_outputs, [&s](auto& entry) {

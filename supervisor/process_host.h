@@ -31,6 +31,8 @@ class ProcessHost : public SupervisorHost {
     std::function<void()> all_stopped;                  // shutdown is complete
     std::function<void(const std::string&)> retiring;   // a definition is going away
     std::function<void(const std::string&)> outputs_replaced;  // its log pipes changed
+    std::function<void(Service&)> critical_failed;  // a `critical` service went fatal
+    std::function<void()> reaped;                   // a batch of children was reaped
   };
   ProcessHost(uv_loop_t* loop, const SupervisorConfig& settings, Events events);
   ~ProcessHost() override;
@@ -38,6 +40,9 @@ class ProcessHost : public SupervisorHost {
   // Become the subreaper and start reaping; false with *error.
   bool start(std::string* error);
   void set_supervisor(Supervisor* supervisor) { supervisor_ = supervisor; }
+  // Before the first attach: services then run in cgroups (null or unused: groups).
+  void set_cgroups(Cgroups* cgroups) { cgroups_ = cgroups; }
+  const Cgroups* cgroups() const { return cgroups_; }
 
   Slot* slot(const Service& service) const;
   // Close every handle of every slot (shutdown), once nothing runs.
@@ -64,14 +69,20 @@ class ProcessHost : public SupervisorHost {
   bool open_outputs(Slot& slot, std::string* error);
   bool fresh_pipes(Slot& slot, std::string* error);
   void open_listeners(Slot& slot);
+  void watch_exec(Slot& slot);
   void on_reaped(const Reaper::Ended& ended);
   void check_groups();
+  // No process of `owner`'s instance is left: its cgroup, or its process group.
+  bool gone(Slot& slot, pid_t owner);
+  void on_cgroup_empty(Slot& slot, pid_t owner);
+  void release_leaves(Slot& slot);
   void save_records();
 
   uv_loop_t* loop_;
   SupervisorConfig settings_;
   Events events_;
   Supervisor* supervisor_ = nullptr;
+  Cgroups* cgroups_ = nullptr;
   std::unique_ptr<Reaper> reaper_;
   Readiness readiness_;
   std::unordered_map<const Service*, std::unique_ptr<Slot>> slots_;

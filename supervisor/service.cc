@@ -44,6 +44,12 @@ bool Service::settled() const {
   return true;
 }
 
+bool Service::ready_for_dependents() const {
+  if (state_ == State::running) return true;
+  return state_ == State::starting && config_.ready.kind == Check::Kind::started &&
+         current_.main_alive && current_.exec_ok;
+}
+
 // ---- commands ------------------------------------------------------------------
 
 void Service::start() {
@@ -118,14 +124,14 @@ void Service::restart() {
 // ---- events --------------------------------------------------------------------
 
 void Service::on_exit(pid_t pid, const ExitStatus& status, bool group_empty,
-                      const std::optional<SpawnFailure>& exec_failure) {
+                      const std::optional<SpawnFailure>& exec_failure, const std::string& cause) {
   if (old_ && old_->main_alive && pid == old_->pid) return on_old_exit(status, group_empty);
   if (!current_.main_alive || pid != current_.pid) return;  // not ours
   current_.main_alive = false;
   current_.group_alive = !group_empty;
   exit_ = status;
   exec_failure_ = exec_failure;
-  last_exit_ = exec_failure ? exec_failure->reason : status.describe();
+  last_exit_ = exec_failure ? exec_failure->reason : !cause.empty() ? cause : status.describe();
   if (state_ == State::starting) host_.end_ready_check(*this);
 
   switch (state_) {
@@ -206,6 +212,12 @@ void Service::on_ready() {
   if (old_) stop_old("new instance pid " + std::to_string(current_.pid) + " is ready");
 }
 
+void Service::on_exec_succeeded(pid_t pid) {
+  if (!current_.main_alive || pid != current_.pid || current_.exec_ok) return;
+  current_.exec_ok = true;
+  host_.progressed(*this);
+}
+
 void Service::on_ready_failed(const std::string& reason) {
   if (state_ != State::starting) return;
   ready_failed_ = reason;
@@ -247,7 +259,10 @@ void Service::launch(const std::string& why) {
     if (result.failure->transient) return quick_failure(result.failure->reason);
     return enter(State::fatal, result.failure->reason);
   }
-  current_ = Instance{result.pid, true, true, false, false, host_.now()};
+  current_ = Instance{.pid = result.pid,
+                      .main_alive = true,
+                      .group_alive = true,
+                      .spawned_at = host_.now()};
   enter(State::starting,
         (why.empty() ? "" : why + "; ") + "started pid " + std::to_string(current_.pid));
   if (config_.ready.kind == Check::Kind::started) {

@@ -81,6 +81,9 @@ class ServiceHost {
   // host reports back with on_ready() or on_ready_failed(). Default: nothing to do.
   virtual void begin_ready_check(Service&) {}
   virtual void end_ready_check(Service&) {}
+  // Something a dependent may wait for happened without a transition (the program of
+  // a `ready = "started"` service is running: its exec succeeded).
+  virtual void progressed(Service&) {}
 };
 
 class Service {
@@ -94,13 +97,18 @@ class Service {
 
   // Events from the process layer and the clock.
   // A main process ended. `group_empty`: no other process of its group remains.
+  // `cause`: how it ended when the host knows better than the wait status ("killed by
+  // the OOM killer (memory_max 1GB)"); empty: status.describe().
   void on_exit(pid_t pid, const ExitStatus& status, bool group_empty,
-               const std::optional<SpawnFailure>& exec_failure = std::nullopt);
+               const std::optional<SpawnFailure>& exec_failure = std::nullopt,
+               const std::string& cause = "");
   // The rest of an instance whose main process ended is gone (its group, or cgroup).
   void on_group_empty(pid_t pgid);
   void on_timer(Timer which = Timer::current);
   void on_ready();
   void on_ready_failed(const std::string& reason);
+  // The exec of main process `pid` succeeded (its status pipe closed without a report).
+  void on_exec_succeeded(pid_t pid);
 
   // Replace the definition (reload-config of a changed service). The caller restarts.
   void set_config(ServiceConfig config) { config_ = std::move(config); }
@@ -124,9 +132,15 @@ class Service {
   int restarts() const { return restarts_; }
   int quick_failures() const { return quick_failures_; }
   const std::string& last_exit() const { return last_exit_; }
+  // How the last main process ended, when one ran and ended (a spawn that failed before
+  // exec has none).
+  const std::optional<ExitStatus>& last_status() const { return exit_; }
   const std::string& reason() const { return reason_; }
   // Settled states are where a start/stop/restart command's wait ends.
   bool settled() const;
+  // What a service `after` this one waits for: its `ready` check passed (running); with
+  // ready = "started", as systemd's Type=exec, as soon as its program runs.
+  bool ready_for_dependents() const;
 
  private:
   // One process group this service started: its main process and whatever it forked.
@@ -136,6 +150,7 @@ class Service {
     bool group_alive = false;  // a process of the group (or cgroup) may remain
     bool stop_sent = false;    // stop_signal went to it
     bool kill_sent = false;    // stop_timeout passed and KILL went to its group
+    bool exec_ok = false;      // its program runs (exec succeeded)
     TimePoint spawned_at{};
     bool alive() const { return main_alive || group_alive; }
   };

@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "base/uv_handle.h"
 #include "proc/capture.h"
 #include "proc/spawn.h"
+#include "supervisor/cgroups.h"
 #include "supervisor/check_runner.h"
 #include "supervisor/notify_socket.h"
 #include "supervisor/service.h"
@@ -28,9 +30,13 @@ struct Slot {
   UvHandle<uv_timer_t> old_timer;  // Timer::old: stop_timeout of the instance being replaced
   std::unique_ptr<OutputPipe> out;
   std::unique_ptr<OutputPipe> err;  // null when stderr goes to stdout's file
-  UniqueFd exec_status;             // of the newest main process, until it is reaped
+  // The exec status pipe of the newest main process, watched until the child has
+  // exec'd (EOF) or reported why it could not (kept for when it is reaped).
+  UniqueFd exec_status;
   pid_t exec_status_pid = 0;
   ExecContext exec_context;
+  UvHandle<uv_poll_t> exec_watch;
+  std::optional<SpawnFailure> exec_failure;
   // `listen` sockets, held for the life of the definition (fds 3.. of each process).
   std::vector<UniqueFd> listeners;
   std::vector<std::string> listen_specs;  // what `listeners` were opened for
@@ -45,6 +51,8 @@ struct Slot {
   // restart gave the new instance its own), kept while the process group that writes
   // into them (the pid they belong to) lives.
   std::vector<std::pair<pid_t, std::unique_ptr<OutputPipe>>> old_outputs;
+  // The service's leaves when cgroups are used (cgroups.h); null: process groups.
+  std::unique_ptr<ServiceCgroup> cgroup;
 
   void retire_outputs(pid_t owner) {
     if (out) old_outputs.emplace_back(owner, std::move(out));
@@ -52,6 +60,7 @@ struct Slot {
   }
   // Close every handle (callbacks stop; memory goes in the close callbacks).
   void close_all() {
+    exec_watch.reset();
     timer.reset();
     old_timer.reset();
     if (out) out->drain();

@@ -117,7 +117,8 @@ bool Supervisor::deps_started(const Service& service) const {
     if (pending_start_.count(dep)) return false;
     const Service* d = find(dep);
     if (!d) continue;
-    if (d->state() == State::starting || d->state() == State::backoff) return false;
+    if (d->state() == State::backoff) return false;
+    if (d->state() == State::starting && !d->ready_for_dependents()) return false;
   }
   return true;
 }
@@ -135,6 +136,12 @@ bool Supervisor::dependents_down(const Service& service) const {
 
 void Supervisor::state_changed(Service& service, State from, const std::string& reason) {
   host_.state_changed(service, from, reason);
+  schedule();
+  host_.changed();
+}
+
+void Supervisor::progressed(Service& service) {
+  host_.progressed(service);
   schedule();
   host_.changed();
 }

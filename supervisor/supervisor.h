@@ -2,8 +2,10 @@
 // that wait for their `after`, shutdown, and reload-config applied as a diff.
 //
 // Ordering. A service queued for start (at boot, or added by reload-config) starts once
-// each of its `after` dependencies has left `starting` and `backoff`: a dependency that
-// failed does not hold its dependents back forever. Shutdown stops a service only once
+// each of its `after` dependencies is ready (Service::ready_for_dependents: its `ready`
+// check passed, or with ready = "started" its program runs, as systemd's Type=exec) or
+// has given up (fatal, exited, stopped): a dependency that failed does not hold its
+// dependents back forever. A dependency in backoff is waited for. Shutdown stops a service only once
 // every service that is `after` it has no process left, so stops run in reverse order.
 //
 // Like Service, it knows no processes, sockets or clocks. It sits between the services
@@ -89,6 +91,7 @@ class Supervisor : private ServiceHost {
   void state_changed(Service& service, State from, const std::string& reason) override;
   void begin_ready_check(Service& s) override { host_.begin_ready_check(s); }
   void end_ready_check(Service& s) override { host_.end_ready_check(s); }
+  void progressed(Service& s) override;
 
   Service& add(const ServiceConfig& config);
   void retire(const std::string& name);

@@ -7,6 +7,8 @@
  *   -e FILE   on SIGTERM append "PID EXIT_NS\n" to FILE and exit 0; -x appends it too
  *   -g FILE   fork a child (same process group and session) that ignores SIGTERM,
  *             appends "PID\n" to FILE and waits forever
+ *   -n N FILE fork N children (same process group) that wait for signals; each appends
+ *             "PID\n" to FILE (one service of N + 1 processes)
  *   -w BYTES  width of each line written by -l, newline included (default 100)
  *   -l N      write N lines "line I xxx...\n" of exactly BYTES each to stdout, fast
  *   -d FILE   append "PID NOW_NS" to FILE (after -l: when the last line was written)
@@ -197,6 +199,17 @@ int main(int argc, char** argv) {
         for (;;) pause();
       }
       i++;
+    } else if (!strcmp(a, "-n")) {
+      const char* file = i + 2 < argc ? argv[i + 2] : "";
+      for (long k = atol(v); k > 0; k--) {
+        if (fork() == 0) {
+          char text[32];
+          int n = snprintf(text, sizeof text, "%d\n", (int)getpid());
+          append(file, text, (size_t)n);
+          for (;;) pause();
+        }
+      }
+      i += 2;
     } else if (!strcmp(a, "-d")) {
       struct timespec now;
       clock_gettime(CLOCK_MONOTONIC, &now);

@@ -38,7 +38,7 @@ class FakeHost : public SupervisorHost {
   bool log_names = false;        // prefix each line with the service's name
   int ready_checks_begun = 0, ready_checks_ended = 0;
   std::vector<std::string> attached, reconfigured, retired, detached;
-  int changes = 0;
+  int changes = 0, progress_reports = 0;
   int all_stopped_calls = 0;
 
   TimePoint now() override { return clock; }
@@ -79,6 +79,7 @@ class FakeHost : public SupervisorHost {
     }
   }
   void changed() override { ++changes; }
+  void progressed(Service&) override { ++progress_reports; }
   void all_stopped() override { ++all_stopped_calls; }
 
   // The armed timer of `s`, as the duration it was armed for; nullopt when none.
@@ -108,6 +109,12 @@ class FakeHost : public SupervisorHost {
     return true;
   }
   void advance(Duration d) { clock += d; }
+  // The program of `pid` runs: its exec succeeded.
+  void exec_ok(pid_t pid) {
+    auto it = by_pid.find(pid);
+    ASSERT_TRUE(it != by_pid.end()) << "pid " << pid << " was never spawned";
+    it->second->on_exec_succeeded(pid);
+  }
   // The main process `pid` ends (its whole group with it unless `group_empty` is false).
   void exit(pid_t pid, ExitStatus status, bool group_empty = true) {
     auto it = by_pid.find(pid);

@@ -671,6 +671,34 @@ TEST_F(Fixture, EveryTransitionIsReportedWithItsReason) {
   EXPECT_EQ(host.log[2], "running->starting: killed by signal KILL; started pid 101");
 }
 
+// ---- what dependents wait for -------------------------------------------------------
+
+TEST_F(Fixture, WithReadyStartedTheProgramRunningIsEnoughForDependents) {
+  svc->start();
+  EXPECT_FALSE(svc->ready_for_dependents());  // forked, not yet exec'd
+  svc->on_exec_succeeded(999);                // not its pid
+  EXPECT_FALSE(svc->ready_for_dependents());
+  EXPECT_EQ(host.progress_reports, 0);
+  svc->on_exec_succeeded(100);
+  EXPECT_TRUE(svc->ready_for_dependents());
+  EXPECT_EQ(svc->state(), State::starting);  // running still takes start_seconds
+  EXPECT_EQ(host.progress_reports, 1);
+  svc->on_exec_succeeded(100);  // said once
+  EXPECT_EQ(host.progress_reports, 1);
+  exit_main(kFail);  // a quick failure: backoff, and no longer ready
+  EXPECT_FALSE(svc->ready_for_dependents());
+}
+
+TEST_F(Fixture, WithAReadyCheckOnlyTheCheckMakesItReadyForDependents) {
+  config.ready.kind = Check::Kind::notify;
+  make();
+  svc->start();
+  svc->on_exec_succeeded(100);
+  EXPECT_FALSE(svc->ready_for_dependents());
+  svc->on_ready();
+  EXPECT_TRUE(svc->ready_for_dependents());
+}
+
 TEST(ExitStatusTest, Describe) {
   EXPECT_EQ(ExitStatus::from_wait_status(0x0100).describe(), "exited with status 1");
   EXPECT_EQ(ExitStatus::from_wait_status(SIGKILL).describe(), "killed by signal KILL");

@@ -39,10 +39,32 @@ TEST(FormatStatusTable, AlignedWithReasonsForServicesNotRunning) {
                 "", 5),
         service("flower", "stopped", 0, 0, false, "", "killed by signal KILL")}}};
   EXPECT_EQ(format_status_table(result),
-            "NAME    STATE    PID   UPTIME  RESTARTS  ENABLED\n"
-            "app     running  1234  2h05m   0         yes\n"
-            "worker  fatal    -     -       5         yes      exec /usr/bin/celery: No such file or directory\n"
-            "flower  stopped  -     -       0         no       killed by signal KILL\n");
+            "NAME    STATE    PID   UPTIME  MEM  CPU  RESTARTS  ENABLED\n"
+            "app     running  1234  2h05m   -    -    0         yes\n"
+            "worker  fatal    -     -       -    -    5         yes      exec /usr/bin/celery: No such file or directory\n"
+            "flower  stopped  -     -       -    -    0         no       killed by signal KILL\n");
+}
+
+TEST(FormatStatusTable, MemAndCpuFromTheCgroupAndTheLinesAfter) {
+  json app = service("app", "running", 1234, 7500, true);
+  app["memory_current"] = 52428800;
+  app["cpu_usage_usec"] = 1250000;
+  app["cgroup_issues"] = {"memory_high: not enforced"};
+  json worker = service("worker", "running", 1300, 60, true);
+  worker["memory_current"] = 1288490188;
+  worker["cpu_usage_usec"] = 252000000;
+  EXPECT_EQ(format_status_table({{"services", {app, worker}}}),
+            "NAME    STATE    PID   UPTIME  MEM    CPU    RESTARTS  ENABLED\n"
+            "app     running  1234  2h05m   50.0M  1.25s  0         yes\n"
+            "worker  running  1300  1m00s   1.2G   4m12s  0         yes\n"
+            "app: memory_high: not enforced\n");
+  json result = {{"services", json::array()},
+                 {"cgroups", {{"used", false}, {"line", "cgroups: not used: off; services run in process groups"}}}};
+  EXPECT_EQ(format_status_table(result),
+            "NAME  STATE  PID  UPTIME  MEM  CPU  RESTARTS  ENABLED\n"
+            "cgroups: not used: off; services run in process groups\n");
+  EXPECT_EQ(format_bytes(512), "512B");
+  EXPECT_EQ(format_bytes(150u << 20), "150M");
 }
 
 TEST(FormatStatusTable, FractionalUptimeIsTruncated) {
@@ -96,7 +118,7 @@ TEST(FormatStatusTable, SurvivesAnyShapeOfResult) {
     EXPECT_NO_THROW(format_state_lines(result)) << result.dump();
     EXPECT_NO_THROW(any_not_running(result, {"x"})) << result.dump();
   }
-  EXPECT_EQ(format_status_table(json::object()), "NAME  STATE  PID  UPTIME  RESTARTS  ENABLED\n");
+  EXPECT_EQ(format_status_table(json::object()), "NAME  STATE  PID  UPTIME  MEM  CPU  RESTARTS  ENABLED\n");
 }
 
 TEST(FormatStatusTable, ControlCharactersAreNeutralised) {

@@ -69,6 +69,43 @@ TEST_F(SupervisorTest, StartsInAfterOrderAndADependentWaitsForItsDependency) {
   EXPECT_TRUE(sup.boot_done());
 }
 
+TEST_F(SupervisorTest, WithReadyStartedADependentStartsOnceTheProgramRuns) {
+  // systemd's Type=exec: no waiting out start_seconds for the order's sake.
+  sup.load(stack());
+  sup.boot();
+  ASSERT_EQ(host.spawned_names, std::vector<std::string>{"redis"});
+  host.exec_ok(svc("redis").pid());
+  EXPECT_EQ(svc("redis").state(), State::starting);  // start_seconds still decides "running"
+  EXPECT_EQ(host.spawned_names, (std::vector<std::string>{"redis", "app", "worker"}));
+  host.exec_ok(svc("worker").pid());
+  EXPECT_EQ(host.spawned_names.back(), "flower");
+  EXPECT_FALSE(sup.boot_done());  // READY=1 to systemd still waits for every start
+}
+
+TEST_F(SupervisorTest, AnExplicitReadyCheckIsWaitedForNotTheExec) {
+  Config c = stack();
+  for (auto& s : c.services) {
+    if (s.name == "redis") s.ready.kind = Check::Kind::tcp;
+  }
+  sup.load(c);
+  sup.boot();
+  host.exec_ok(svc("redis").pid());
+  EXPECT_EQ(host.spawned_names, std::vector<std::string>{"redis"});
+  svc("redis").on_ready();
+  EXPECT_EQ(host.spawned_names, (std::vector<std::string>{"redis", "app", "worker"}));
+}
+
+TEST_F(SupervisorTest, ADependencyInBackoffHoldsItsDependents) {
+  sup.load(stack());
+  sup.boot();
+  host.exit(svc("redis").pid(), ExitStatus{false, 1});  // a quick failure: backoff
+  ASSERT_EQ(svc("redis").state(), State::backoff);
+  EXPECT_EQ(host.spawned_names, std::vector<std::string>{"redis"});
+  host.fire(svc("redis"));  // the retry
+  host.exec_ok(svc("redis").pid());
+  EXPECT_EQ(host.spawned_names.size(), 4u);  // redis twice, app, worker
+}
+
 TEST_F(SupervisorTest, ADependencyThatFailsDoesNotHoldItsDependentsForever) {
   sup.load(stack());
   host.spawn_failures = {SpawnFailure{"exec /x: No such file or directory", false}};

@@ -21,6 +21,13 @@
  *   --notify TEXT       send TEXT as a datagram to $NOTIFY_SOCKET
  *   --hup-print TEXT    from now on, write TEXT and a newline to stdout on each SIGHUP
  *   --usr1-print TEXT   from now on, write TEXT and a newline to stdout on each SIGUSR1
+ *   --daemonize FILE    double-fork: a grandchild in a session of its own (setsid)
+ *                       that ignores TERM, writes its pid to FILE and pauses forever;
+ *                       the process group does not hold it, only a cgroup does
+ *   --alloc MB          allocate MB megabytes and touch every page
+ *   --fork-loop N       fork up to N children that pause, until fork fails; write
+ *                       "forked K" to stdout (K children made)
+ *   --burn MS           use MS milliseconds of CPU time
  *   --pause             wait for signals forever (the default at the end)
  *
  * Probes, for the sandbox tests: each tries one thing from inside the process and
@@ -428,6 +435,52 @@ static void accept_on_fd3(long count) {
   }
 }
 
+static void daemonize(const char* pidfile) {
+  pid_t child = fork();
+  if (child == 0) {
+    setsid();
+    if (fork() == 0) {
+      signal(SIGTERM, SIG_IGN);
+      char text[32];
+      snprintf(text, sizeof text, "%d\n", (int)getpid());
+      write_file_atomic(pidfile, text);
+      for (;;) pause();
+    }
+    _exit(0);
+  }
+  waitpid(child, NULL, 0);
+}
+
+static void alloc_touch(long mb) {
+  size_t bytes = (size_t)mb << 20;
+  char* p = malloc(bytes);
+  if (!p) exit(93);
+  for (size_t off = 0; off < bytes; off += 4096) p[off] = 1;
+  printf("allocated %ld MB\n", mb);
+}
+
+static void fork_loop(long n) {
+  long made = 0;
+  for (; made < n; made++) {
+    pid_t pid = fork();
+    if (pid < 0) break;
+    if (pid == 0) {
+      for (;;) pause();
+    }
+  }
+  printf("forked %ld\n", made);
+}
+
+static void burn(long ms) {
+  struct timespec start, now;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &start);
+  volatile unsigned long x = 0;
+  do {
+    for (int k = 0; k < 100000; k++) x += (unsigned long)k;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  } while ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 < ms);
+}
+
 static int run(int argc, char** argv);
 
 int main(int argc, char** argv) {
@@ -496,6 +549,10 @@ static int run(int argc, char** argv) {
     else if (!strcmp(a, "--try-syscall")) try_syscall(v), i++;
     else if (!strcmp(a, "--status")) print_status();
     else if (!strcmp(a, "--accept")) accept_on_fd3(atol(v)), i++;
+    else if (!strcmp(a, "--daemonize")) daemonize(v), i++;
+    else if (!strcmp(a, "--alloc")) alloc_touch(atol(v)), i++;
+    else if (!strcmp(a, "--fork-loop")) fork_loop(atol(v)), i++;
+    else if (!strcmp(a, "--burn")) burn(atol(v)), i++;
     else if (!strcmp(a, "--pause")) break;
     else {
       fprintf(stderr, "testprog: unknown action %s\n", a);

@@ -1,0 +1,74 @@
+// How superctl prints replies and refusals.
+#include <cstdio>
+
+#include "ipc/superctl.h"
+
+namespace superd::superctl {
+
+using namespace superd::ipc;
+
+void print_error(const std::string& message) {
+  std::fprintf(stderr, "superctl: %s\n", message.c_str());
+}
+
+int fail(const std::string& message) {
+  print_error(message);
+  return ipc::exit_code::error;
+}
+
+void print_out(const std::string& text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
+void print_json(const json& value) {
+  print_out(value.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
+}
+
+std::string error_field(const json& reply, const char* key) {
+  const auto error = reply.find("error");
+  if (error == reply.end() || !error->is_object()) return {};
+  const auto it = error->find(key);
+  return it != error->end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+const json& result_of(const json& reply) {
+  static const json empty = json::object();
+  const auto it = reply.find("result");
+  return it != reply.end() ? *it : empty;
+}
+
+// Prints a refusal and picks the exit code. reload-config's invalid_config lists one
+// FILE:LINE:COL problem per line, as `superd --check` would.
+int report_error(const json& reply) {
+  const std::string code = error_field(reply, "code");
+  std::string message = error_field(reply, "message");
+  if (message.empty()) message = code.empty() ? "request failed" : code;
+  const auto error = reply.find("error");
+  const json* errors = nullptr;
+  if (error != reply.end() && error->is_object() && error->contains("errors") &&
+      (*error)["errors"].is_array())
+    errors = &(*error)["errors"];
+  if (errors && !errors->empty()) {
+    // The problems first, like a compiler; the message may repeat them, so it is not
+    // printed again.
+    for (const json& line : *errors)
+      if (line.is_string()) std::fprintf(stderr, "%s\n", line.get<std::string>().c_str());
+    print_error(code == ipc::err::invalid_config ? "invalid configuration; nothing changed"
+                                            : message.substr(0, message.find('\n')));
+  } else {
+    const std::size_t first_newline = message.find('\n');
+    print_error(message.substr(0, first_newline));
+    if (first_newline != std::string::npos)
+      std::fprintf(stderr, "%s\n", message.substr(first_newline + 1).c_str());
+  }
+  return code == ipc::err::not_found ? ipc::exit_code::no_such_service : ipc::exit_code::error;
+}
+
+json names_args(const Invocation& inv) {
+  json args = json::object();
+  if (!inv.names.empty()) args["names"] = inv.names;
+  return args;
+}
+
+}  // namespace superd::superctl

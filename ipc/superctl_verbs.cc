@@ -1,0 +1,154 @@
+// superctl's verbs: the options of each and what it does with the daemon's reply.
+#include <map>
+#include <string>
+
+#include "ipc/superctl.h"
+
+namespace superd::superctl {
+namespace {
+
+using namespace superd::ipc;
+
+int run_status(Client& client, const Invocation& inv) {
+  auto reply = client.request(cmd::status, names_args(inv));
+  if (auto* error = std::get_if<std::string>(&reply)) return fail(*error);
+  const json& r = std::get<json>(reply);
+  if (r.value("ok", false) != true) return report_error(r);
+  const json& result = result_of(r);
+  if (inv.json_output) print_json(result);
+  else print_out(format_status_table(result, inv.format));
+  return any_not_running(result, inv.names) ? exit_code::not_running : exit_code::ok;
+}
+
+// start, stop, restart, reload, enable, disable: print what each service came to.
+int run_action(Client& client, const Invocation& inv) {
+  json args = names_args(inv);
+  if (inv.verb == cmd::enable || inv.verb == cmd::disable) args["now"] = inv.now;
+  auto reply = client.request(inv.verb, std::move(args));
+  if (auto* error = std::get_if<std::string>(&reply)) return fail(*error);
+  const json& r = std::get<json>(reply);
+  const json& result = result_of(r);
+  if (inv.json_output) {
+    if (r.contains("result")) print_json(result);
+  } else {
+    print_out(format_state_lines(result, inv.names, inv.format));
+  }
+  if (r.value("ok", false) != true) return report_error(r);
+  return exit_code::ok;
+}
+
+int run_signal(Client& client, const Invocation& inv) {
+  json args = names_args(inv);
+  args["signal"] = inv.signal;  // normalised by main
+  auto reply = client.request(cmd::signal, std::move(args));
+  if (auto* error = std::get_if<std::string>(&reply)) return fail(*error);
+  const json& r = std::get<json>(reply);
+  if (r.value("ok", false) != true) return report_error(r);
+  if (inv.json_output) print_json(result_of(r));
+  return exit_code::ok;
+}
+
+void print_log_line(const json& message, bool json_output) {
+  if (json_output) {
+    print_out(message.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
+    return;
+  }
+  const auto line = message.find("line");
+  if (line != message.end() && line->is_string()) print_out(line->get<std::string>() + "\n");
+}
+
+int run_log(Client& client, const Invocation& inv) {
+  json args = {{"name", inv.name}, {"follow", inv.follow}};
+  if (inv.lines) args["lines"] = *inv.lines;
+  const StreamCallback on_line = [&](const json& message) { print_log_line(message, inv.json_output); };
+  auto reply = client.request(cmd::log, std::move(args), on_line);
+  if (auto* error = std::get_if<std::string>(&reply)) return fail(*error);
+  const json& r = std::get<json>(reply);
+  if (r.value("ok", false) != true) return report_error(r);
+  const json& result = result_of(r);
+  if (inv.json_output) {
+    print_out(result.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
+  } else if (result.contains("lines") && result["lines"].is_array()) {
+    std::string text;
+    for (const json& line : result["lines"])
+      if (line.is_string()) text += line.get<std::string>() + "\n";
+    print_out(text);
+  }
+  if (!inv.follow) return exit_code::ok;
+  // Until the daemon closes the stream (or the user presses Ctrl-C).
+  if (auto error = client.follow(on_line)) return fail(*error);
+  return exit_code::ok;
+}
+
+int run_reload_config(Client& client, const Invocation& inv) {
+  auto reply = client.request(cmd::reload_config, json::object());
+  if (auto* error = std::get_if<std::string>(&reply)) return fail(*error);
+  const json& r = std::get<json>(reply);
+  if (r.value("ok", false) != true) return report_error(r);
+  const json& result = result_of(r);
+  if (inv.json_output) {
+    print_json(result);
+    return exit_code::ok;
+  }
+  std::string text;
+  for (const char* key : {"added", "removed", "changed"}) {
+    if (!result.contains(key) || !result[key].is_array() || result[key].empty()) continue;
+    text += key;
+    text += ":";
+    for (const json& name : result[key])
+      if (name.is_string()) text += " " + name.get<std::string>();
+    text += "\n";
+  }
+  print_out(text.empty() ? "no changes\n" : text);
+  return exit_code::ok;
+}
+
+int run_simple(Client& client, const Invocation& inv) {
+  auto reply = client.request(inv.verb, json::object());
+  if (auto* error = std::get_if<std::string>(&reply)) return fail(*error);
+  const json& r = std::get<json>(reply);
+  if (r.value("ok", false) != true) return report_error(r);
+  if (inv.json_output) print_json(result_of(r));
+  return exit_code::ok;
+}
+
+void status_options(CLI::App* sub, Invocation& inv) {
+  sub->add_option("NAME", inv.names, "services to show");
+}
+void names_options(CLI::App* sub, Invocation& inv) {
+  sub->add_option("NAME", inv.names, "services, or 'all'")->required();
+}
+void enable_options(CLI::App* sub, Invocation& inv) {
+  sub->add_flag("--now", inv.now, std::string("also ") + (sub->get_name() == "enable" ? "start" : "stop") + " them now");
+  names_options(sub, inv);
+}
+void signal_options(CLI::App* sub, Invocation& inv) {
+  sub->add_option("SIGNAL", inv.signal, "HUP, SIGHUP or 1")->required();
+  names_options(sub, inv);
+}
+void log_options(CLI::App* sub, Invocation& inv) {
+  sub->add_option("NAME", inv.name, "service")->required();
+  sub->add_option("-n,--lines", inv.lines, "how many recent lines")->check(CLI::NonNegativeNumber);
+  sub->add_flag("-f,--follow", inv.follow, "keep printing new lines until interrupted");
+}
+
+}  // namespace
+
+const std::vector<Verb>& verbs() {
+  static const std::vector<Verb> table = {
+      {"status", "show services (all of them without NAME)", status_options, run_status},
+      {"start", "start services and wait until they run (or fail)", names_options, run_action},
+      {"stop", "stop services and wait until they are down", names_options, run_action},
+      {"restart", "restart services and wait until they run (or fail)", names_options, run_action},
+      {"reload", "send services their reload_signal", names_options, run_action},
+      {"enable", "start services at boot (remembered in state_dir)", enable_options, run_action},
+      {"disable", "do not start services at boot (remembered)", enable_options, run_action},
+      {"signal", "send a signal to services' main processes", signal_options, run_signal},
+      {"log", "print a service's recent output", log_options, run_log},
+      {"reload-config", "re-read the config and apply the difference", nullptr, run_reload_config},
+      {"shutdown", "stop every service and superd itself", nullptr, run_simple},
+  };
+  return table;
+}
+
+}  // namespace superd::superctl
