@@ -133,6 +133,35 @@ TEST(Sandbox, ProtectHomeHidesHomeAndRoot) {
   ::unlink(in_root.c_str());
 }
 
+TEST(Sandbox, ReadOnlyAndInaccessiblePaths) {
+  REQUIRE_ROOT();
+  TempDir dir;
+  TestUser user("sdt-ro" + std::to_string(::getpid() % 100000));
+  const std::string ro = dir / "ro", hidden = dir / "hidden", secret = dir / "secret.txt";
+  fs::create_directories(ro);
+  fs::create_directories(hidden);
+  write_file(hidden + "/inside", "x\n");
+  write_file(secret, "secret\n");
+  ::chmod(secret.c_str(), 0644);
+  ::chown(ro.c_str(), user.uid(), user.gid());
+  const std::string sandbox = "read_only_paths = [" + q(ro) + "]\ninaccessible_paths = [" + q(hidden) + ", " +
+                              q(secret) + "]\n";
+  const std::vector<std::string> probes = {"--try-write", ro + "/file", "--try-read", secret, "--try-read",
+                                           hidden, "--list", hidden};
+  Superd d(dir, service("user", probes, sandbox, user_line(user)) + service("root", probes, sandbox) +
+                    service("plain", probes, "", user_line(user)));
+  ASSERT_TRUE(d.start());
+  for (const char* s : {"user", "root", "plain"}) ASSERT_TRUE(wait_done(d, s)) << s << d.daemon_log();
+  EXPECT_EQ(probe(d, "user", "write " + ro + "/file"), "EROFS");
+  EXPECT_EQ(probe(d, "user", "read " + secret), "EACCES");
+  EXPECT_EQ(probe(d, "user", "read " + hidden), "EACCES");
+  EXPECT_EQ(probe(d, "root", "write " + ro + "/file"), "EROFS");
+  EXPECT_EQ(listing(d, "root", hidden), std::vector<std::string>{});  // empty, even for root
+  EXPECT_EQ(probe(d, "plain", "write " + ro + "/file"), "ok");
+  EXPECT_EQ(probe(d, "plain", "read " + secret), "ok");
+  EXPECT_EQ(listing(d, "plain", hidden), std::vector<std::string>{"inside"});
+}
+
 // The mount namespace a process is in ("mnt:[4026532]"), and whether any process is.
 std::string mount_ns(pid_t pid) {
   char buf[64] = "";
