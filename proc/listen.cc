@@ -1,6 +1,5 @@
 #include "proc/listen.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -19,30 +18,11 @@ std::string failure(const std::string& what, const std::string& spec) {
   return what + " " + spec + ": " + std::strerror(errno);
 }
 
-std::variant<UniqueFd, std::string> open_tcp(const std::string& spec, const std::string& rest) {
-  auto colon = rest.rfind(':');
-  if (colon == std::string::npos) return "bad address " + spec + ": expected tcp:HOST:PORT";
-  std::string host = rest.substr(0, colon);
-  int port = std::atoi(rest.c_str() + colon + 1);
-  if (port <= 0 || port > 65535) return "bad port in " + spec;
+std::variant<UniqueFd, std::string> open_tcp(const std::string& spec, const HostPort& tcp) {
   sockaddr_storage addr{};
-  socklen_t len = 0;
-  int family;
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    auto* a6 = reinterpret_cast<sockaddr_in6*>(&addr);
-    a6->sin6_family = family = AF_INET6;
-    a6->sin6_port = htons(static_cast<uint16_t>(port));
-    if (inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), &a6->sin6_addr) != 1)
-      return "bad IPv6 address in " + spec;
-    len = sizeof *a6;
-  } else {
-    auto* a4 = reinterpret_cast<sockaddr_in*>(&addr);
-    a4->sin_family = family = AF_INET;
-    a4->sin_port = htons(static_cast<uint16_t>(port));
-    if (host == "localhost") host = "127.0.0.1";
-    if (inet_pton(AF_INET, host.c_str(), &a4->sin_addr) != 1) return "bad IPv4 address in " + spec;
-    len = sizeof *a4;
-  }
+  const socklen_t len = tcp.address.to_sockaddr(tcp.port, &addr);
+  if (len == 0) return "bad address " + spec + ": the host was not resolved";
+  const int family = tcp.address.family();
   UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) return failure("socket", spec);
   int one = 1;
@@ -58,7 +38,7 @@ std::variant<UniqueFd, std::string> open_unix(const std::string& spec, const std
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.empty() || path[0] != '/' || path.size() >= sizeof addr.sun_path)
-    return "bad unix socket path in " + spec;
+    return "bad unix socket path in " + spec;  // the loader refuses these
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) return failure("socket", spec);
@@ -79,11 +59,11 @@ std::variant<UniqueFd, std::string> open_unix(const std::string& spec, const std
 
 }  // namespace
 
-std::variant<UniqueFd, std::string> open_listener(const std::string& spec, uid_t owner,
+std::variant<UniqueFd, std::string> open_listener(const ListenEndpoint& endpoint, uid_t owner,
                                                   gid_t group) {
-  if (spec.rfind("tcp:", 0) == 0) return open_tcp(spec, spec.substr(4));
-  if (spec.rfind("unix:", 0) == 0) return open_unix(spec, spec.substr(5), owner, group);
-  return "bad listen address " + spec + ": expected tcp:HOST:PORT or unix:PATH";
+  const std::string spec = endpoint.to_string();
+  if (endpoint.kind == ListenEndpoint::Kind::tcp) return open_tcp(spec, endpoint.tcp);
+  return open_unix(spec, endpoint.path, owner, group);
 }
 
 }  // namespace superd

@@ -10,14 +10,16 @@
 #include <string>
 #include <variant>
 
+#include "base/endpoint.h"
 #include "base/fd.h"
 
 namespace superd {
 
-// "tcp:127.0.0.1:8000", "tcp:[::1]:8000", "unix:/run/app.sock". A unix socket is made
-// owner:group with mode 0660 (a stale file at the path is replaced). On failure: a
-// message naming the address, e.g. "bind tcp:127.0.0.1:8000: Address already in use".
-std::variant<UniqueFd, std::string> open_listener(const std::string& spec, uid_t owner,
+// Binds and listens on `endpoint` (parsed and resolved by the config loader). A unix
+// socket is made owner:group with mode 0660 (a stale socket at the path is replaced).
+// On failure: a message naming the address, e.g. "bind tcp:127.0.0.1:8000: Address
+// already in use".
+std::variant<UniqueFd, std::string> open_listener(const ListenEndpoint& endpoint, uid_t owner,
                                                   gid_t group);
 
 }  // namespace superd

@@ -43,12 +43,11 @@ void CheckRunner::attempt() {
   };
   switch (check_.kind) {
     case Check::Kind::tcp:
-    case Check::Kind::http: {
-      auto target = ProbeTarget::parse(check_.target, check_.kind == Check::Kind::http);
-      if (!target) return done(false, "bad check target '" + check_.target + "'");
-      probe_ = start_net_probe(loop_, *target, limit, done);
+      probe_ = start_net_probe(loop_, check_.tcp, limit, done);
       break;
-    }
+    case Check::Kind::http:
+      probe_ = start_net_probe(loop_, check_.http, limit, done);
+      break;
     case Check::Kind::exec:
       exec_(check_.argv, limit, done);
       break;

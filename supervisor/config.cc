@@ -1,5 +1,5 @@
 // Behaviour of the config model itself: error formatting, reload comparison and the
-// start order. Loading is in config_load.cc.
+// start order. Loading is config_load.h.
 #include "supervisor/config.h"
 
 #include <functional>

@@ -1,5 +1,6 @@
 // The configuration model: what a super.toml says, after defaults are applied and every
-// value is checked. Loading and validation live in config_load.cc; this header is the
+// value is checked and typed (addresses parsed and resolved, regexes compiled). Loading
+// and validation are config_load.h (its passes in config_loader.h); this header is the
 // plain data the rest of superd reads. Every service keeps the source position of its
 // table so later checks (and reload-config diffs) can still point at the file.
 #pragma once
@@ -14,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "base/endpoint.h"
+#include "base/log_pattern.h"
 #include "base/values.h"
 #include "supervisor/config_resources.h"
 #include "supervisor/config_sandbox.h"
@@ -37,11 +40,14 @@ struct ConfigError {
 enum class RestartPolicy { always, on_failure, never };
 enum class StopMode { main, group };
 
-// A readiness or liveness check (SPEC `ready` and `health`).
+// A readiness or liveness check (SPEC `ready` and `health`). The target of its kind is
+// typed at load: an address with its host resolved, a URL, a compiled regex.
 struct Check {
   enum class Kind { started, notify, tcp, http, exec, log };
   Kind kind = Kind::started;
-  std::string target;              // tcp: "HOST:PORT"; http: URL; log: regex
+  HostPort tcp;                    // tcp: where to connect
+  HttpUrl http;                    // http: what to GET (a 2xx status passes)
+  LogPattern log;                  // log: a line of the service's output that matches
   std::vector<std::string> argv;   // exec
   Duration timeout{60000};         // ready: give up after this long
   Duration interval{1000};         // between probes (tcp/http/exec; health)
@@ -54,7 +60,7 @@ struct ServiceConfig {
   SourcePos pos;  // where [service.NAME] starts
 
   std::vector<std::string> command;  // command[0] as written (absolute or a name on PATH)
-  std::string directory;             // empty: the user's home directory
+  std::string directory;             // empty: "/", as under systemd
   std::string user;                  // empty: the user superd runs as (root)
   std::string group;                 // empty: the user's primary group
   std::map<std::string, std::string> environment;
@@ -76,7 +82,7 @@ struct ServiceConfig {
 
   Check ready;                  // default: started
   std::optional<Check> health;  // optional liveness check
-  std::vector<std::string> listen;  // "tcp:HOST:PORT" | "unix:PATH"
+  std::vector<ListenEndpoint> listen;  // tcp:HOST:PORT (an IP literal) | unix:/PATH
   std::vector<std::string> after;
 
   std::string stdout_path;  // absolute, resolved against log_dir

@@ -1,7 +1,7 @@
 // Reading super.toml: TOML syntax (toml++), then every key checked against the model in
 // config.h, [defaults] applied, and the system consulted (users, groups, executables,
-// directories). Every problem is collected, none stops the pass, so `superd --check`
-// shows them all at once, each as FILE:LINE:COL: message.
+// directories, host names). Every problem is collected, none stops the pass, so `superd
+// --check` shows them all at once, each as FILE:LINE:COL: message.
 #pragma once
 
 #include <optional>
@@ -17,6 +17,10 @@ struct LoadOptions {
   // Look up users and groups, executables and directories. Off for fuzzing and for
   // unit tests of pure syntax and typing.
   bool check_system = true;
+  // Resolve the host names of tcp and http checks (getaddrinfo; a name that does not
+  // resolve is an error). Off for fuzzing, so random names never reach a DNS server;
+  // a name is then kept without an address, and probing it fails.
+  bool resolve_hosts = true;
 };
 
 struct LoadResult {
@@ -27,5 +31,11 @@ struct LoadResult {
 LoadResult load_config_file(const std::string& path, const LoadOptions& options = {});
 LoadResult load_config_string(std::string_view text, const std::string& path,
                               const LoadOptions& options = {});
+
+// Every key the loader accepts: the top-level tables ("supervisor", "defaults",
+// "service"), "supervisor.KEY", the service keys ("command", ...), "ready.KEY" and
+// "health.KEY" (kinds and options), "backoff.KEY" and "limits.NAME". For tests that hold
+// the documentation to the loader.
+std::vector<std::string> known_config_keys();
 
 }  // namespace superd

@@ -7,6 +7,7 @@
 #include <tuple>
 #include <vector>
 
+#include "supervisor/config_loader.h"
 #include "supervisor/sandbox_names.h"
 #include "supervisor/syscall_groups.h"
 
@@ -30,59 +31,15 @@ const size_t kSandboxKeyCount = sizeof kSandboxKeys / sizeof kSandboxKeys[0];
 
 namespace {
 
-constexpr size_t kMaxShown = 80;
+using config_internal::edit_distance;
+using config_internal::quoted;
+using config_internal::type_name;
 
-// A value inside a message: control characters escaped, long values cut.
-std::string quoted(std::string_view s) {
-  std::string out = "'";
-  for (size_t i = 0; i < s.size() && i < kMaxShown; ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += s[i];
-    }
-  }
-  if (s.size() > kMaxShown) out += "...";
-  return out + "'";
-}
-
-std::string_view type_name(const toml::node& node) {
-  switch (node.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::table: return "a table";
-    default: return "nothing";
-  }
-}
-
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1] ? 1 : 0)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-// " (did you mean 'X'?)" for the closest known name within two edits, else "".
+// " (did you mean 'X'?)" for the closest known name within two edits, else "" (the
+// loader's own suggestion() takes the first; among 500 syscall names the closest is
+// the one meant).
 template <typename Names>
-std::string suggestion(std::string_view word, const Names& known) {
+std::string closest(std::string_view word, const Names& known) {
   if (word.size() > 64) return "";
   std::string_view best;
   size_t best_distance = 3;
@@ -211,7 +168,7 @@ void Reader::key(std::string_view k, const toml::node& n) {
   if (k == "restrict_suid_sgid") return flag(out_.restrict_suid_sgid);
   if (k == "lock_personality") return flag(out_.lock_personality);
   at(n, "unknown key " + quoted(k) + " in " + std::string(where_) +
-            suggestion(k, std::vector<std::string_view>(kSandboxKeys, kSandboxKeys + kSandboxKeyCount)));
+            closest(k, std::vector<std::string_view>(kSandboxKeys, kSandboxKeys + kSandboxKeyCount)));
 }
 
 std::optional<bool> Reader::boolean(std::string_view k, const toml::node& n) {
@@ -332,7 +289,7 @@ std::optional<std::vector<std::string>> Reader::capabilities(std::string_view k,
     if (!cap) {
       std::string upper = name;
       for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      at(*node, "unknown capability " + quoted(name) + " in " + label(k) + suggestion(upper, capability_names()));
+      at(*node, "unknown capability " + quoted(name) + " in " + label(k) + closest(upper, capability_names()));
       ok = false;
       continue;
     }
@@ -352,7 +309,7 @@ void Reader::address_families(const toml::node& n) {
     if (!name.empty() && name.front() == '~') name.remove_prefix(1);
     if (!address_family_from_name(name)) {
       at(*node, "unknown address family " + quoted(name) + " in 'sandbox.restrict_address_families'" +
-                    suggestion(name, address_family_names()));
+                    closest(name, address_family_names()));
       ok = false;
       continue;
     }
@@ -379,12 +336,12 @@ bool Reader::syscall_entry(const std::string& entry, const toml::node& n, bool a
   if (name.front() == '@') {
     if (!find_syscall_group(name)) {
       at(n, "unknown system call group " + quoted(name) + " in 'sandbox.system_call_filter'" +
-                suggestion(name, group_names()));
+                closest(name, group_names()));
       return false;
     }
   } else if (!is_known_syscall(name)) {
     at(n, "unknown system call " + quoted(name) + " in 'sandbox.system_call_filter'" +
-              suggestion(name, known_syscalls()));
+              closest(name, known_syscalls()));
     return false;
   }
   if (colon == std::string_view::npos) return true;

@@ -1,46 +1,23 @@
 #include "supervisor/net_probe.h"
 
-#include <arpa/inet.h>
-
 #include <cstring>
-#include <optional>
 
 #include "base/uv_handle.h"
 
 namespace superd {
 
-std::optional<ProbeTarget> ProbeTarget::parse(const std::string& text, bool http) {
-  ProbeTarget t;
-  t.http = http;
-  std::string rest = text;
-  if (http) {
-    if (rest.rfind("http://", 0) != 0) return std::nullopt;
-    rest = rest.substr(7);
-    auto slash = rest.find('/');
-    if (slash != std::string::npos) {
-      t.path = rest.substr(slash);
-      rest = rest.substr(0, slash);
-    }
-  }
-  auto colon = rest.rfind(':');
-  if (colon == std::string::npos) {
-    if (!http) return std::nullopt;
-    t.host = rest;
-    t.port = 80;
-  } else {
-    t.host = rest.substr(0, colon);
-    t.port = std::atoi(rest.c_str() + colon + 1);
-  }
-  if (t.host.size() >= 2 && t.host.front() == '[') t.host = t.host.substr(1, t.host.size() - 2);
-  if (t.host == "localhost") t.host = "127.0.0.1";
-  if (t.port <= 0 || t.port > 65535 || t.host.empty()) return std::nullopt;
-  return t;
-}
-
 class NetProbe : public std::enable_shared_from_this<NetProbe> {
  public:
-  NetProbe(uv_loop_t* loop, ProbeTarget target, ProbeDone done)
-      : loop_(loop), target_(std::move(target)), done_(std::move(done)) {}
+  NetProbe(uv_loop_t* loop, const ProbeTarget& target, ProbeDone done)
+      : loop_(loop), done_(std::move(done)) {
+    if (const auto* url = std::get_if<HttpUrl>(&target)) {
+      address_ = url->authority;
+      http_target_ = url->target;
+      http_ = true;
+    } else {
+      address_ = std::get<HostPort>(target);
+    }
+  }
   ~NetProbe() { done_ = nullptr; }
 
   void start(std::chrono::milliseconds timeout) {
@@ -57,9 +34,8 @@ class NetProbe : public std::enable_shared_from_this<NetProbe> {
     tcp_.mark_initialized();
     tcp_->data = this;
     sockaddr_storage addr{};
-    if (uv_ip4_addr(target_.host.c_str(), target_.port, reinterpret_cast<sockaddr_in*>(&addr)) != 0 &&
-        uv_ip6_addr(target_.host.c_str(), target_.port, reinterpret_cast<sockaddr_in6*>(&addr)) != 0) {
-      return finish(false, "bad address " + target_.host);
+    if (address_.address.to_sockaddr(address_.port, &addr) == 0) {
+      return finish(false, "host " + address_.host + " was not resolved");  // only without LoadOptions::resolve_hosts
     }
     // Requests live on the heap: libuv completes them (ECANCELED) after the handle is
     // closed, possibly after this probe is gone.
@@ -81,9 +57,9 @@ class NetProbe : public std::enable_shared_from_this<NetProbe> {
  private:
   void on_connect(int status) {
     if (status != 0) return finish(false, std::string("connect: ") + uv_strerror(status));
-    if (!target_.http) return finish(true, "connected");
-    request_ = "GET " + target_.path + " HTTP/1.0\r\nHost: " + target_.host + ":" +
-               std::to_string(target_.port) + "\r\nUser-Agent: superd\r\n\r\n";
+    if (!http_) return finish(true, "connected");
+    request_ = "GET " + http_target_ + " HTTP/1.0\r\nHost: " + address_.to_string() +
+               "\r\nUser-Agent: superd\r\n\r\n";
     auto* req = new Request<uv_write_t>{{}, weak_from_this(), request_};
     req->req.data = req;
     uv_buf_t buf = uv_buf_init(req->payload.data(), static_cast<unsigned>(req->payload.size()));
@@ -133,7 +109,9 @@ class NetProbe : public std::enable_shared_from_this<NetProbe> {
   }
 
   uv_loop_t* loop_;
-  ProbeTarget target_;
+  HostPort address_;        // where to connect
+  bool http_ = false;       // then GET http_target_
+  std::string http_target_;
   ProbeDone done_;
   UvHandle<uv_timer_t> timer_;
   UvHandle<uv_tcp_t> tcp_;

@@ -8,19 +8,16 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
+#include <variant>
+
+#include "base/endpoint.h"
 
 namespace superd {
 
-struct ProbeTarget {
-  bool http = false;
-  std::string host;  // an IP literal ("localhost" means 127.0.0.1)
-  int port = 0;
-  std::string path = "/";  // http only
-  // "127.0.0.1:8000" (tcp) or "http://127.0.0.1:8000/health" (http); nullopt if bad.
-  static std::optional<ProbeTarget> parse(const std::string& text, bool http);
-};
+// What one attempt connects to: a tcp address, or an http URL to GET. Both come typed
+// and resolved from the config (Check::tcp, Check::http).
+using ProbeTarget = std::variant<HostPort, HttpUrl>;
 
 using ProbeDone = std::function<void(bool ok, const std::string& detail)>;
 

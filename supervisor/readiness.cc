@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
-#include <regex>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
@@ -90,19 +89,13 @@ void Readiness::begin(Slot& slot) {
 }
 
 void Readiness::watch_log(Slot& slot) {
-  Service& service = *slot.service;
-  std::regex pattern;
-  try {
-    pattern = std::regex(service.config().ready.target, std::regex::ECMAScript);
-  } catch (const std::regex_error& e) {
-    return service.on_ready_failed(std::string("bad log regex: ") + e.what());
-  }
-  Service* target = &service;
+  Service* target = slot.service;
   // libstdc++'s regex recurses per character: a long line would overflow superd's
-  // stack. Readiness lines are short; only the first 2 KiB of a line is matched.
-  auto listener = [pattern, target](std::string_view line) {
+  // stack. Readiness lines are short; only the first 2 KiB of a line is matched. The
+  // pattern was compiled when the config was loaded; the copy shares it.
+  auto listener = [pattern = target->config().ready.log, target](std::string_view line) {
     line = line.substr(0, 2048);
-    if (std::regex_search(line.begin(), line.end(), pattern)) target->on_ready();
+    if (pattern.search(line)) target->on_ready();
   };
   for (OutputPipe* pipe : {slot.out.get(), slot.err.get()}) {
     if (pipe) slot.log_watch.emplace_back(pipe, pipe->add_listener(listener));

@@ -39,7 +39,7 @@ struct Slot {
   std::optional<SpawnFailure> exec_failure;
   // `listen` sockets, held for the life of the definition (fds 3.. of each process).
   std::vector<UniqueFd> listeners;
-  std::vector<std::string> listen_specs;  // what `listeners` were opened for
+  std::vector<ListenEndpoint> listen_specs;  // what `listeners` were opened for
   std::string listen_error;               // why they could not be opened
   std::unique_ptr<NotifySocket> notify;   // ready = "notify"
   std::string status_text;                // last STATUS= from the service

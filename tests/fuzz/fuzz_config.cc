@@ -4,13 +4,15 @@
 // Each input is loaded twice: with check_system=false (pure), then with
 // check_system=true, which only reads: user and group lookups, stat/access of command,
 // directory and exec probe paths, and reading regular env files of at most 16 MiB.
+// Host names are never resolved (resolve_hosts=false): random names must not reach DNS.
 //
 // Oracles besides the sanitizers and "never throws":
 //  - a config comes back exactly when there is no error, and every error has a message
 //    and a position in the file it was given;
 //  - a loaded config is internally consistent: unique names, a start order that is a
 //    permutation of the services respecting `after`, values within their documented
-//    ranges, durations that survive format_duration -> parse_duration.
+//    ranges, durations that survive format_duration -> parse_duration, typed targets
+//    that print back to text which parses to the same value.
 #include <algorithm>
 #include <map>
 #include <set>
@@ -36,6 +38,33 @@ void check_duration(Duration d) {
   FUZZ_CHECK(back && *back == d);
 }
 
+void check_check(const Check& c) {
+  std::string error;
+  switch (c.kind) {
+    case Check::Kind::tcp: {
+      auto again = parse_host_port(c.tcp.to_string(), HostNames::allowed, &error);
+      FUZZ_CHECK(again && again->host == c.tcp.host && again->port == c.tcp.port);
+      FUZZ_CHECK(c.tcp.is_name() == c.tcp.address.empty());
+      break;
+    }
+    case Check::Kind::http: {
+      auto again = parse_http_url(c.http.to_string(), &error);
+      FUZZ_CHECK(again && again->authority.host == c.http.authority.host && again->target == c.http.target);
+      FUZZ_CHECK(!c.http.target.empty() && c.http.target.front() == '/');
+      break;
+    }
+    case Check::Kind::log:
+      FUZZ_CHECK(c.log.compiled() && !c.log.source().empty());
+      break;
+    case Check::Kind::exec:
+      FUZZ_CHECK(!c.argv.empty() && !c.argv.front().empty());
+      break;
+    case Check::Kind::started:
+    case Check::Kind::notify:
+      break;
+  }
+}
+
 void check_loaded(const Config& config) {
   std::set<std::string> names;
   for (const ServiceConfig& s : config.services) {
@@ -53,9 +82,16 @@ void check_loaded(const Config& config) {
                        s.ready.timeout, s.ready.interval}) {
       check_duration(d);
     }
+    check_check(s.ready);
     if (s.health) {
       check_duration(s.health->timeout);
       check_duration(s.health->interval);
+      check_check(*s.health);
+    }
+    for (const ListenEndpoint& e : s.listen) {
+      std::string error;
+      auto again = parse_listen_endpoint(e.to_string(), HostNames::refused, &error);
+      FUZZ_CHECK(again && *again == e);
     }
     FUZZ_CHECK(!s.stdout_path.empty() && s.stdout_path.front() == '/');
     FUZZ_CHECK(!s.stderr_path.empty() && s.stderr_path.front() == '/');
@@ -88,7 +124,7 @@ void check(const LoadResult& result) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  check(load_config_string(text, kPath, LoadOptions{.check_system = false}));
-  check(load_config_string(text, kPath, LoadOptions{.check_system = true}));
+  check(load_config_string(text, kPath, LoadOptions{.check_system = false, .resolve_hosts = false}));
+  check(load_config_string(text, kPath, LoadOptions{.check_system = true, .resolve_hosts = false}));
   return 0;
 }

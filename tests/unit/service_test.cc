@@ -559,7 +559,7 @@ TEST_F(Fixture, ExitedIgnoresStrayEvents) {
 
 struct SwapFixture : Fixture {
   void SetUp() override {
-    config.listen = {"tcp:127.0.0.1:8000"};
+    config.listen = {*parse_listen_endpoint("tcp:127.0.0.1:8000", HostNames::refused, nullptr)};
     config.ready.kind = Check::Kind::notify;
     config.ready.timeout = 3000ms;
     make();

@@ -28,6 +28,9 @@
  *   --fork-loop N       fork up to N children that pause, until fork fails; write
  *                       "forked K" to stdout (K children made)
  *   --burn MS           use MS milliseconds of CPU time
+ *   --children N MS     fork N children that each leave the process group (setsid),
+ *                       live MS ms and exit, without waiting for them: once this process
+ *                       is gone they are orphans no stop of the service reaches
  *   --pause             wait for signals forever (the default at the end)
  *
  * Probes, for the sandbox tests: each tries one thing from inside the process and
@@ -553,6 +556,30 @@ static int run(int argc, char** argv) {
     else if (!strcmp(a, "--alloc")) alloc_touch(atol(v)), i++;
     else if (!strcmp(a, "--fork-loop")) fork_loop(atol(v)), i++;
     else if (!strcmp(a, "--burn")) burn(atol(v)), i++;
+    else if (!strcmp(a, "--children") && i + 2 < argc) {
+      long n = atol(v), ms = atol(argv[i + 2]);
+      int ready[2];
+      if (pipe(ready) < 0) exit(92);
+      for (long k = 0; k < n; ++k) {
+        if (fork() == 0) {
+          close(ready[0]);
+          setsid();
+          char one = 1;
+          if (write(ready[1], &one, 1) != 1) _exit(1);
+          close(ready[1]);
+          sleep_ms(ms);
+          _exit(0);
+        }
+      }
+      close(ready[1]);
+      /* Every child has left the group before this process may end. */
+      char buf[64];
+      long seen = 0;
+      ssize_t got;
+      while (seen < n && (got = read(ready[0], buf, sizeof buf)) > 0) seen += got;
+      close(ready[0]);
+      i += 2;
+    }
     else if (!strcmp(a, "--pause")) break;
     else {
       fprintf(stderr, "testprog: unknown action %s\n", a);

@@ -1,0 +1,130 @@
+// Pass 2: the system. Run on [defaults] too (minus the command), so a bad value there is
+// reported even with no service; the duplicates this causes are merged by Errors.
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/env_file.h"
+#include "base/file_read.h"
+#include "supervisor/config_loader.h"
+
+namespace superd::config_internal {
+namespace {
+
+// getpwnam_r/getgrnam_r with a buffer that grows on ERANGE (large groups in LDAP).
+template <typename Entry, typename Lookup>
+bool name_exists(const std::string& name, Lookup lookup) {
+  std::vector<char> buf(16384);
+  while (true) {
+    Entry entry;
+    Entry* found = nullptr;
+    int rc = lookup(name.c_str(), &entry, buf.data(), buf.size(), &found);
+    if (rc == ERANGE && buf.size() < (1u << 24)) {
+      buf.resize(buf.size() * 2);
+      continue;
+    }
+    return rc == 0 && found != nullptr;
+  }
+}
+
+bool is_executable_file(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0;
+}
+
+}  // namespace
+
+bool user_exists(const std::string& name) { return name_exists<passwd>(name, getpwnam_r); }
+bool group_exists(const std::string& name) { return name_exists<group>(name, getgrnam_r); }
+
+void Loader::check_system(const Draft& d, bool is_service) {
+  if (!options_.check_system) return;
+  const ServiceConfig& cfg = d.cfg;
+  if (const auto* n = d.node("user"); n && !cfg.user.empty() && !user_exists(cfg.user)) {
+    errors_.at(*n, "unknown user " + quoted(cfg.user));
+  }
+  if (const auto* n = d.node("group"); n && !cfg.group.empty() && !group_exists(cfg.group)) {
+    errors_.at(*n, "unknown group " + quoted(cfg.group));
+  }
+  if (const auto* n = d.node("directory"); n && !cfg.directory.empty()) check_directory(cfg.directory, *n);
+  if (const auto* n = d.node("env_file"); n && !cfg.env_file.empty()) check_env_file(cfg.env_file, *n);
+  if (!is_service) return;
+
+  if (const auto* n = d.node("command"); n && !cfg.command.empty()) {
+    check_executable(cfg.command.front(), *n->as_array()->get(0), d);
+  }
+  check_exec_probes(d);
+}
+
+void Loader::check_directory(const std::string& directory, const toml::node& where) {
+  struct stat st {};
+  if (stat(directory.c_str(), &st) != 0) {
+    errors_.at(where, errno == ENOENT ? "directory " + quoted(directory) + " does not exist"
+                                      : "directory " + quoted(directory) + ": " + std::strerror(errno));
+  } else if (!S_ISDIR(st.st_mode)) {
+    errors_.at(where, quoted(directory) + " is not a directory");
+  }
+}
+
+// An exec probe fails the same way a command does; say so now rather than at runtime.
+void Loader::check_exec_probes(const Draft& d) {
+  for (std::string_view key : {"ready", "health"}) {
+    const toml::node* n = d.node(key);
+    const toml::table* table = n ? n->as_table() : nullptr;
+    const toml::node* exec = table ? table->get("exec") : nullptr;
+    const toml::array* argv = exec ? exec->as_array() : nullptr;
+    if (!argv || argv->empty()) continue;
+    const auto* program = argv->get(0)->as_string();
+    if (program && !program->get().empty() && program->get().find('\0') == std::string::npos) {
+      check_executable(program->get(), *argv->get(0), d);
+    }
+  }
+}
+
+// command[0]: an absolute path must be an executable regular file; a bare name must be
+// one in the service's PATH (its environment's, else the default the spawner uses).
+void Loader::check_executable(const std::string& program, const toml::node& where, const Draft& d) {
+  if (is_absolute(program)) {
+    struct stat st {};
+    if (stat(program.c_str(), &st) != 0) {
+      errors_.at(where, errno == ENOENT ? quoted(program) + " does not exist"
+                                        : quoted(program) + ": " + std::strerror(errno));
+    } else if (!S_ISREG(st.st_mode)) {
+      errors_.at(where, quoted(program) + " is not a regular file");
+    } else if (access(program.c_str(), X_OK) != 0) {
+      errors_.at(where, quoted(program) + " is not executable");
+    }
+    return;
+  }
+  if (program.find('/') != std::string::npos) return;  // refused while typing
+  auto env_path = d.cfg.environment.find("PATH");
+  std::string search = env_path != d.cfg.environment.end() ? env_path->second : std::string(kDefaultPath);
+  std::string_view rest = search;
+  while (true) {
+    size_t colon = rest.find(':');
+    std::string_view dir = rest.substr(0, colon);
+    if (!dir.empty() && is_executable_file(join_path(dir, program))) return;
+    if (colon == std::string_view::npos) break;
+    rest.remove_prefix(colon + 1);
+  }
+  errors_.at(where, quoted(program) + " not found in PATH (" + search + ")");
+}
+
+void Loader::check_env_file(const std::string& path, const toml::node& where) {
+  std::string why;
+  auto text = read_small_file(path, &why);
+  if (!text) {
+    errors_.at(where, "env_file " + quoted(path) + " " + why);
+    return;
+  }
+  const SourcePos anchor = errors_.pos_of(where);
+  for (const auto& e : parse_env_file(*text).errors) {
+    errors_.add({{path, e.line, 1}, e.message}, anchor);
+  }
+}
+
+}  // namespace superd::config_internal
