@@ -1687,11 +1687,13 @@ TEST(ControlRobustness, ConnectionsOverTheLimitAreTurnedAwayWithBusy) {
   for (int i = 0; i < 300 && !busy; ++i) {
     auto c = connect_client(d);
     ASSERT_TRUE(c);
-    // A held connection answers hello; the one over the limit gets busy and is closed.
-    ASSERT_FALSE(c->send_raw("{\"id\": 1, \"cmd\": \"hello\"}\n"));
+    // A held connection answers hello; the one over the limit gets busy and is closed,
+    // which can happen before this client has sent its hello (the send then fails with
+    // EPIPE, and the busy line is still there to read).
+    const auto send_error = c->send_raw("{\"id\": 1, \"cmd\": \"hello\"}\n");
     std::string error;
     auto m = c->read_message(&error);
-    ASSERT_TRUE(m) << i << ": " << error;
+    ASSERT_TRUE(m) << i << ": " << error << (send_error ? "; send: " + *send_error : "");
     if ((*m)["ok"] == false) {
       busy = *m;
       // Closed after busy: EOF, or a reset since the hello it sent was never read.
@@ -1854,7 +1856,7 @@ void flood_with_stalled_followers(int followers, FloodResult* out) {
   }
   // From here on the followers read nothing until the flood is over.
 
-  auto other = connect_client(d, 30s);
+  auto other = connect_client(d);  // 5 s for each reply
   ASSERT_TRUE(other);
   json reply = request(*other, "start", {{"names", {"flood"}}});
   ASSERT_EQ(reply.value("ok", false), true) << reply.dump();
@@ -1884,7 +1886,8 @@ void flood_with_stalled_followers(int followers, FloodResult* out) {
     size_t received = 0;
     std::string error;
     f->set_timeout(5s);
-    for (int i = 0; i < 1000000 && f->read_message(&error); ++i) ++received;
+    const auto t0 = SteadyClock::now();
+    for (int i = 0; i < 1000000 && since(t0) < 60s && f->read_message(&error); ++i) ++received;
     out->received.push_back(received);
     out->dropped.push_back(f->at_eof() || error.find("reset") != std::string::npos);
   }
@@ -1896,11 +1899,10 @@ void flood_with_stalled_followers(int followers, FloodResult* out) {
   EXPECT_EQ(r.out, last + "\n");
 }
 
-// Under ASan these run in full but for the bounds on superd's RSS and on the time of a
-// status call: ASan inflates the one and slows the other. The test then ends as skipped
-// saying so, unless something else failed. The latency bound is one that only a loop
-// blocked by the flood reaches, not a busy machine.
-constexpr Ms kBlockedLoop = 2s;
+// Under ASan these run in full but for the bound on superd's RSS, which ASan inflates
+// several times: the test then ends as skipped saying so, unless something else failed.
+// Every status during the flood must be answered within its client's 5 s timeout (a loop
+// blocked by the flood misses that, a busy machine does not); the slowest is printed.
 
 TEST(ControlRobustness, FollowerThatNeverReadsIsDroppedAndMemoryStaysBounded) {
   FloodResult f;
@@ -1913,10 +1915,9 @@ TEST(ControlRobustness, FollowerThatNeverReadsIsDroppedAndMemoryStaysBounded) {
       static_cast<long long>(f.slowest_status.count()));
   EXPECT_TRUE(f.dropped[0]) << "the follower was never closed (" << f.received[0] << " lines)";
   EXPECT_LT(f.received[0], 250000u);
-  if (kSanitized) GTEST_SKIP() << "RSS and status-latency bounds: checked in the release build";
+  if (kSanitized) GTEST_SKIP() << "RSS bound: checked in the release build (the rest passed)";
   EXPECT_LT(f.rss_peak, 64 * 1024)
       << "superd's VmRSS peaked at " << f.rss_peak << " KiB (started at " << f.rss_start << " KiB)";
-  EXPECT_LT(f.slowest_status, kBlockedLoop) << "slowest status during the flood";
 }
 
 // Each stalled follower may hold max_output_bytes (8 MiB) of backlog; four of them must
@@ -1930,10 +1931,9 @@ TEST(ControlRobustness, FourStalledFollowersStayWithinTheirOutputBounds) {
   for (size_t i = 0; i < f.dropped.size(); ++i) {
     EXPECT_TRUE(f.dropped[i]) << "follower " << i << " never closed";
   }
-  if (kSanitized) GTEST_SKIP() << "RSS and status-latency bounds: checked in the release build";
+  if (kSanitized) GTEST_SKIP() << "RSS bound: checked in the release build (the rest passed)";
   EXPECT_LT(f.rss_peak, 64 * 1024) << "4 x 8 MiB of allowed backlog, yet superd's VmRSS peaked at "
                                    << f.rss_peak << " KiB (started at " << f.rss_start << " KiB)";
-  EXPECT_LT(f.slowest_status, kBlockedLoop);
 }
 
 }  // namespace
