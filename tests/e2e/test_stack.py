@@ -525,6 +525,10 @@ class Load:
     def finish_at(self, t):
         self.t_end = min(self.t_cap, max(self.t_min_end, t))
 
+    def answered(self):
+        with self.lock:
+            return sum(1 for r in self.records if r[2] == "ok")
+
     def _client(self):
         while True:
             t0 = time.monotonic()
@@ -1020,8 +1024,8 @@ class StackTest(unittest.TestCase):
     # serves; nginx retries an idempotent request that a leaving worker resets.
 
     def swap_under_load(self, action, wait_done=None, port=None):
-        """Runs action() 2 s into LOAD_SECONDS of load through nginx (or straight at
-        `port`); wait_done(old master) waits for the swap's end when action() returns
+        """Runs action() once LOAD_SECONDS of load through nginx (or straight at `port`)
+        is flowing; wait_done(old master) waits for the swap's end when action() returns
         before it."""
         old = self.app_master()
         self.wait_app_serving(old, 15)
@@ -1031,7 +1035,10 @@ class StackTest(unittest.TestCase):
         load = Load(port or STACK.http_port)
         t1 = time.monotonic()
         try:
-            time.sleep(2.0)
+            # The action starts once the load is flowing: 100 answers (about 2 s on a quiet
+            # machine), not after a fixed time that a loaded one may spend starting threads.
+            wait_for("100 answers to the load before the action",
+                     lambda: load.answered() >= 100, 30)
             poller = StatusPoller()
             t0 = time.monotonic()
             try:
