@@ -18,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -25,6 +26,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
+#include <variant>
 #include <vector>
 
 #include "ipc/client.h"
@@ -378,6 +381,36 @@ TEST_F(ServerTest, BusyBeyondMaxConnections) {
   RawClient d(path_);
   d.write(request_line(2, "hello"));
   EXPECT_EQ(next_message(d)["ok"], true);
+}
+
+// superctl's client, turned away with busy before it has sent its request (the server
+// has closed already: EPIPE), still reads that busy answer and retries as on any busy,
+// instead of failing with "cannot send: Broken pipe" (seen under load in the junk test).
+TEST_F(ServerTest, ClientTurnedAwayBeforeItSendsStillRetriesOnBusy) {
+  ASSERT_EQ(start({.max_connections = 1}), std::nullopt);
+  RawClient occupant(path_);
+  ASSERT_TRUE(run_until([&] { return server_->connection_count() == 1; }));
+  occupant.write(request_line(1, "hello"));
+  EXPECT_EQ(next_message(occupant)["ok"], true);  // it has spoken: it keeps its place
+  Client client;
+  client.set_timeout(kDeadline);
+  ASSERT_EQ(client.connect(path_), std::nullopt);
+  ASSERT_TRUE(run_until([&] {  // answered busy and closed, before it said anything
+    pollfd p{client.fd(), POLLIN, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
+  }));
+  occupant.close();  // a place for the retry
+  std::variant<json, std::string> reply;
+  std::atomic<bool> done{false};
+  std::thread asker([&] {
+    reply = client.request("hello");
+    done = true;
+  });
+  EXPECT_TRUE(run_until([&] { return done.load(); }));
+  asker.join();
+  const auto* answer = std::get_if<json>(&reply);
+  ASSERT_NE(answer, nullptr) << std::get<std::string>(reply);
+  EXPECT_EQ((*answer)["ok"], true) << answer->dump();
 }
 
 TEST_F(ServerTest, SilentConnectionsYieldTheirPlaceAtTheLimit) {
