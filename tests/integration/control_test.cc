@@ -1841,7 +1841,7 @@ void flood_with_stalled_followers(int followers, FloodResult* out) {
 
   std::vector<std::unique_ptr<ipc::Client>> stalled;
   for (int i = 0; i < followers; ++i) {
-    auto f = connect_client(d);
+    auto f = connect_client(d, within(5s));
     ASSERT_TRUE(f);
     int small = 4096;
     ::setsockopt(f->fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
@@ -1856,7 +1856,7 @@ void flood_with_stalled_followers(int followers, FloodResult* out) {
   }
   // From here on the followers read nothing until the flood is over.
 
-  auto other = connect_client(d);  // 5 s for each reply
+  auto other = connect_client(d, within(5s));  // the bound on each reply
   ASSERT_TRUE(other);
   json reply = request(*other, "start", {{"names", {"flood"}}});
   ASSERT_EQ(reply.value("ok", false), true) << reply.dump();
@@ -1876,7 +1876,7 @@ void flood_with_stalled_followers(int followers, FloodResult* out) {
         const std::string now = last_line(flood_log);
         return (now.empty() ? last_line(flood_log + ".1") : now) == last;
       },
-      kSanitized ? 180s : 60s);
+      within(60s));
   ASSERT_TRUE(finished) << "the flood did not finish: " << last_line(flood_log).substr(0, 20);
   out->rss_peak = std::max(out->rss_peak, rss_kib(d.pid()));
   EXPECT_TRUE(d.alive());
@@ -1885,7 +1885,7 @@ void flood_with_stalled_followers(int followers, FloodResult* out) {
   for (auto& f : stalled) {
     size_t received = 0;
     std::string error;
-    f->set_timeout(5s);
+    f->set_timeout(within(5s));
     const auto t0 = SteadyClock::now();
     for (int i = 0; i < 1000000 && since(t0) < 60s && f->read_message(&error); ++i) ++received;
     out->received.push_back(received);
@@ -1902,7 +1902,8 @@ void flood_with_stalled_followers(int followers, FloodResult* out) {
 // Under ASan these run in full but for the bound on superd's RSS, which ASan inflates
 // several times: the test then ends as skipped saying so, unless something else failed.
 // Every status during the flood must be answered within its client's 5 s timeout (a loop
-// blocked by the flood misses that, a busy machine does not); the slowest is printed.
+// blocked by the flood misses that, a busy machine does not; harness.h: within); the
+// slowest is printed.
 
 TEST(ControlRobustness, FollowerThatNeverReadsIsDroppedAndMemoryStaysBounded) {
   FloodResult f;
