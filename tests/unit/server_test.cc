@@ -434,6 +434,30 @@ TEST_F(ServerTest, SilentConnectionsYieldTheirPlaceAtTheLimit) {
   EXPECT_FALSE(talker.eof());
 }
 
+// A client that has sent its request, which the loop has not read yet (a busy loop, a
+// loaded machine), has spoken: it must not be taken for a silent one and closed when a
+// newcomer arrives at the limit. (Seen under ASan in the junk test: connections closed
+// with their requests unread, "0 replies to 98 requests".)
+TEST_F(ServerTest, UnreadRequestIsNotSilence) {
+  ASSERT_EQ(start({.max_connections = 2}), std::nullopt);
+  RawClient talker(path_), sender(path_);
+  ASSERT_TRUE(run_until([&] { return server_->connection_count() == 2; }));
+  const uint64_t accepted_by = uv_now(&loop_);
+  talker.write(request_line(1, "hello"));
+  EXPECT_EQ(next_message(talker)["ok"], true);
+  ASSERT_TRUE(run_until([&] { return uv_now(&loop_) >= accepted_by + 250; }));
+  // Without the loop running: a newcomer connects, then the sender's request arrives.
+  // The loop takes the events in that order: the accept first, with the request unread.
+  RawClient newcomer(path_);
+  sender.write(request_line(2, "hello"));
+  ASSERT_TRUE(run_until([&] { return sender.has_line() || sender.eof(); }));
+  ASSERT_TRUE(sender.has_line()) << "the sender was closed with its request unread";
+  const json answer = next_message(sender);
+  EXPECT_EQ(answer["ok"], true) << answer.dump();
+  EXPECT_EQ(answer["id"], 2);
+  EXPECT_EQ(next_message(newcomer)["error"]["code"], "busy");
+}
+
 TEST_F(ServerTest, ConnectionThatNeverSpeaksIsClosedAfterIdleTimeout) {
   ASSERT_EQ(start({.idle_timeout = std::chrono::milliseconds(150)}), std::nullopt);
   RawClient silent(path_);
