@@ -5,6 +5,8 @@
  *   --info FILE         write uid, gid, groups, umask, nofile limit, cwd, environment,
  *                       open fds and capabilities to FILE (written to FILE.tmp, renamed)
  *   --print TEXT        write TEXT and a newline to stdout
+ *   --print-to FILE TEXT  append "PID TEXT" to FILE (O_APPEND: one ordered record of
+ *                       events from several processes)
  *   --lines N           write N numbered lines ("line 1 <padding>") to stdout, fast
  *   --line-bytes N      length of each line written by --lines (default 100)
  *   --ignore-term       ignore SIGTERM from now on
@@ -14,6 +16,13 @@
  *   --child ARGS... --  fork a child in the same process group running ARGS as actions
  *   --orphan MS         fork a child that forks a grandchild living MS ms, and exits at
  *                       once: the grandchild is reparented to superd
+ *   --orphan-report FILE MS
+ *                       as --orphan, and the grandchild, once reparented, appends
+ *                       "PID PPID" (its new parent) to FILE before its MS ms
+ *   --wait-file FILE    wait until FILE exists (at most 60 s, then exit 93)
+ *   --wait-while FILE   wait while FILE exists (at most 60 s, then exit 93)
+ *   --alive FILE PID    append "PID alive" or "PID gone" (gone: no such process, or a
+ *                       zombie) to FILE
  *   --pidfile FILE      write this process's pid to FILE
  *   --sleep MS          sleep MS
  *   --exit CODE         exit with CODE now
@@ -454,6 +463,69 @@ static void daemonize(const char* pidfile) {
   waitpid(child, NULL, 0);
 }
 
+/* Polls every 2 ms: this is the service under test, and a gate it waits at is opened
+ * by the test at a moment of its choosing. */
+static void wait_for_file(const char* path, int want_exists) {
+  for (long waited = 0; waited < 60000; waited += 2) {
+    if ((access(path, F_OK) == 0) == want_exists) return;
+    sleep_ms(2);
+  }
+  fprintf(stderr, "testprog: gave up waiting for %s to %s\n", path,
+          want_exists ? "exist" : "go away");
+  exit(93);
+}
+
+/* A live process, not a zombie (a zombie's pid still answers kill(pid, 0)). */
+static int process_alive(pid_t pid) {
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0; /* ENOENT or ESRCH: gone */
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0; /* ESRCH: it ended between open and read */
+  buf[n] = '\0';
+  const char* close_paren = strrchr(buf, ')');
+  if (!close_paren || close_paren[1] == '\0') return 0;
+  char state = close_paren[2];
+  return state != 'Z' && state != 'X';
+}
+
+static void report_alive(const char* path, pid_t pid) {
+  char line[64];
+  int n = snprintf(line, sizeof line, "%d %s\n", (int)pid, process_alive(pid) ? "alive" : "gone");
+  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+  if (fd < 0 || write(fd, line, n) != n) {
+    perror(path);
+    exit(91);
+  }
+  close(fd);
+}
+
+/* The grandchild of --orphan-report: once its parent has exited, its parent is whoever
+ * adopted it (superd when superd is a subreaper, else init). */
+static void orphan_report(const char* path, long ms) {
+  pid_t child = fork();
+  if (child == 0) {
+    pid_t parent = getpid();
+    if (fork() == 0) {
+      for (int i = 0; i < 5000 && getppid() == parent; i++) sleep_ms(1);
+      char line[64];
+      int n = snprintf(line, sizeof line, "%d %d\n", (int)getpid(), (int)getppid());
+      int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+      if (fd >= 0) {
+        ssize_t w = write(fd, line, n);
+        (void)w;
+        close(fd);
+      }
+      sleep_ms(ms);
+      _exit(0);
+    }
+    _exit(0);
+  }
+  waitpid(child, NULL, 0);
+}
+
 static void alloc_touch(long mb) {
   size_t bytes = (size_t)mb << 20;
   char* p = malloc(bytes);
@@ -499,6 +571,7 @@ static int run(int argc, char** argv) {
     if (!strcmp(a, "--stamp")) stamp(v), i++;
     else if (!strcmp(a, "--info")) info(v), i++;
     else if (!strcmp(a, "--print")) printf("%s\n", v), i++;
+    else if (!strcmp(a, "--print-to")) append_line(v, i + 2 < argc ? argv[i + 2] : ""), i += 2;
     else if (!strcmp(a, "--line-bytes")) width = atol(v), i++;
     else if (!strcmp(a, "--lines")) lines(atol(v), width), i++;
     else if (!strcmp(a, "--ignore-term")) signal(SIGTERM, SIG_IGN);
@@ -532,6 +605,18 @@ static int run(int argc, char** argv) {
         _exit(0);
       }
       waitpid(child, NULL, 0);
+    } else if (!strcmp(a, "--orphan-report")) {
+      orphan_report(v, i + 2 < argc ? atol(argv[i + 2]) : 0);
+      i += 2;
+    } else if (!strcmp(a, "--wait-file")) {
+      wait_for_file(v, 1);
+      i++;
+    } else if (!strcmp(a, "--wait-while")) {
+      wait_for_file(v, 0);
+      i++;
+    } else if (!strcmp(a, "--alive")) {
+      report_alive(v, (pid_t)(i + 2 < argc ? atoi(argv[i + 2]) : 0));
+      i += 2;
     } else if (!strcmp(a, "--pidfile")) {
       char text[32];
       snprintf(text, sizeof text, "%d\n", (int)getpid());
