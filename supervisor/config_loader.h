@@ -212,6 +212,7 @@ class Loader {
   bool instance_text(std::string& text, const toml::node& n, std::string_view label);
   bool host_depends_on_instance(std::string_view kind, const std::string& text, const toml::node& n,
                                 const std::string& label);
+  bool key_sandbox(Draft& d, const toml::node& n);
 
   // ready and health (config_checks.cc).
   struct CheckDraft {

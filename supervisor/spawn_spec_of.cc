@@ -1,5 +1,7 @@
 #include "supervisor/spawn_spec_of.h"
 
+#include "supervisor/sandbox_spec_of.h"
+
 namespace superd {
 
 SpawnSpec spawn_spec_of(const ServiceConfig& config) {
@@ -14,6 +16,7 @@ SpawnSpec spawn_spec_of(const ServiceConfig& config) {
   spec.env_file = config.env_file;
   // superd's, like NOTIFY_SOCKET: after environment and env_file, so neither hides it.
   if (config.instance >= 0) spec.extra_env.emplace_back("INSTANCE", std::to_string(config.instance));
+  spec.sandbox = sandbox_spec_of(config.sandbox);
   return spec;
 }
 
