@@ -109,6 +109,37 @@ TEST(Instances, ThreeProcessesEachWithItsOwnPidLogNotifySocketAndInstance) {
   EXPECT_EQ(d.status("worker@1").value("restarts", -1), 1);
 }
 
+TEST(Instances, NameIsEveryInstanceAndNameAtKIsOne) {
+  TempDir dir;
+  Superd d(dir, worker(dir, 3));
+  ASSERT_TRUE(d.start());
+  ASSERT_TRUE(wait_until([&] { return all_running(d, "worker", 3); })) << d.daemon_log();
+  auto first = pids(d, "worker");
+
+  auto r = d.ctl({"stop", "worker@1"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_FALSE(process_exists(proc_key(first["worker@1"])));
+  auto now = instances(d, "worker");
+  EXPECT_EQ(now["worker@1"].value("state", ""), "stopped");
+  EXPECT_EQ(now["worker@0"].value("pid", 0), first["worker@0"]);
+  EXPECT_EQ(now["worker@2"].value("pid", 0), first["worker@2"]);
+  EXPECT_EQ(d.ctl({"status", "worker"}).exit_code, 3) << "one instance of worker is not running";
+  EXPECT_EQ(d.ctl({"status", "worker@0"}).exit_code, 0);
+
+  // `start worker` starts what is stopped and leaves the running ones alone.
+  r = d.ctl({"start", "worker"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  ASSERT_TRUE(wait_until([&] { return all_running(d, "worker", 3); }));
+  now = instances(d, "worker");
+  EXPECT_EQ(now["worker@0"].value("pid", 0), first["worker@0"]);
+  EXPECT_NE(now["worker@1"].value("pid", 0), first["worker@1"]);
+
+  r = d.ctl({"stop", "worker"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  for (const auto& [name, s] : instances(d, "worker")) EXPECT_EQ(s.value("state", ""), "stopped") << name;
+  EXPECT_EQ(d.ctl({"status", "worker@7"}).exit_code, 4);
+}
+
 TEST(Instances, ScaleUpAndDownNeverTouchesTheInstancesThatStay) {
   TempDir dir;
   Superd d(dir, worker(dir, 3));
