@@ -147,6 +147,7 @@ const std::vector<Verb>& verbs() {
       {"log", "print a service's recent output", log_options, run_log},
       {"reload-config", "re-read the config and apply the difference", nullptr, run_reload_config},
       {"shutdown", "stop every service and superd itself", nullptr, run_simple},
+      {"security", "score services' exposure as systemd-analyze security does", status_options, run_security},
   };
   return table;
 }
