@@ -187,14 +187,18 @@ void ServiceImport::sandbox_capabilities(const char* directive, const char* key)
     if (invert) v.remove_prefix(1);
     uint64_t sum = 0;
     std::string err;
-    for (const std::string& w : split_systemd_words(v, &err).value_or(std::vector<std::string>{})) {
+    auto words = split_systemd_words(v, &err).value_or(std::vector<std::string>{});
+    size_t unknown = 0;
+    for (const std::string& w : words) {
       cap_value_t cap = 0;
       if (cap_from_name(w.c_str(), &cap) < 0 || cap < 0 || cap > 63 || w.find_first_of("0123456789") == 0) {
         note(e, "'" + w + "' in " + e.key + "=", "not a capability this system knows");
+        ++unknown;
         continue;
       }
       sum |= uint64_t{1} << cap;
     }
+    if (!words.empty() && unknown == words.size()) continue;  // nothing known: the line changes nothing
     if (invert) sum = ~sum & all;
     set = (sum == 0 || set == initial) ? sum : set | sum;
   }

@@ -25,9 +25,12 @@ std::string tenths(const json& v) {
 std::string format_service(const json& s) {
   std::string out = s.value("name", "?") + "  " + tenths(s.value("exposure", json(0))) + " " +
                     s.value("label", "?") + "\n";
-  std::vector<const json*> checks;
-  for (const json& c : s.value("checks", json::array())) {
-    if (c.value("exposure", 0.0) > 0) checks.push_back(&c);
+  std::vector<const json*> checks;  // into s, which outlives them
+  const auto all = s.find("checks");
+  if (all != s.end() && all->is_array()) {
+    for (const json& c : *all) {
+      if (c.is_object() && c.value("exposure", 0.0) > 0) checks.push_back(&c);
+    }
   }
   std::stable_sort(checks.begin(), checks.end(), [](const json* a, const json* b) {
     return a->value("exposure", 0.0) > b->value("exposure", 0.0);
