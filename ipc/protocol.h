@@ -79,10 +79,11 @@ inline constexpr std::string_view log = "log";
 inline constexpr std::string_view reload_config = "reload-config";
 inline constexpr std::string_view shutdown = "shutdown";
 inline constexpr std::string_view scale = "scale";
+inline constexpr std::string_view security = "security";
 inline constexpr std::string_view all[] = {hello,  status, start,  stop,
                                            restart, reload, signal, enable,
                                            disable, log,    reload_config, shutdown,
-                                           scale};
+                                           scale,   security};
 }  // namespace cmd
 
 namespace err {

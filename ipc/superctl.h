@@ -42,6 +42,9 @@ struct Verb {
 // Every verb, in the order --help lists them (superctl_verbs.cc).
 const std::vector<Verb>& verbs();
 
+// `security` (superctl_security.cc).
+int run_security(ipc::Client& client, const Invocation& inv);
+
 // Output (superctl_output.cc).
 void print_error(const std::string& message);
 int fail(const std::string& message);  // prints, returns exit_code::error

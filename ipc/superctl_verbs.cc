@@ -181,6 +181,7 @@ const std::vector<Verb>& verbs() {
       {"reload-config", "re-read the config and apply the difference", nullptr, run_reload_config},
       {"shutdown", "stop every service and superd itself", nullptr, run_simple},
       {"scale", "run N instances of a service (remembered in state_dir)", scale_options, run_scale},
+      {"security", "score services' exposure as systemd-analyze security does", status_options, run_security},
   };
   return table;
 }

@@ -60,6 +60,7 @@ class Control {
   void cmd_enable(const Conn& conn, const ipc::Request& req);
   void cmd_log(const Conn& conn, const ipc::Request& req);
   void cmd_scale(const Conn& conn, const ipc::Request& req);
+  void cmd_security(const Conn& conn, const ipc::Request& req);  // control_security.cc
   void follow(const Conn& conn, int64_t id, Slot& slot);
   void wait_for(const Conn& conn, int64_t id, std::string cmd, std::vector<Service*> services,
                 std::vector<RollPtr> rolls = {});
