@@ -1,6 +1,7 @@
 // Pass 1, the keys of a service (and of [defaults]): the table of keys, and for each its
 // reader into ServiceConfig. ready, health and listen, the keys with typed targets, are
 // in config_checks.cc.
+#include "base/env_file.h"
 #include "base/values.h"
 #include "supervisor/config_loader.h"
 #include "supervisor/config_resources_load.h"
@@ -130,6 +131,12 @@ bool Loader::key_environment(Draft& d, const toml::node& n) {
     if (!is_env_name(key)) {
       errors_.at(*value, "invalid environment variable name " + quoted(key) +
                              " (use letters, digits and '_', not starting with a digit)");
+      ok = false;
+      continue;
+    }
+    if (is_reserved_env_name(key)) {
+      errors_.at(*value, quoted(key) + " is set by superd itself (socket activation, the notify socket, the "
+                         "invocation); it cannot come from 'environment'");
       ok = false;
       continue;
     }

@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -43,6 +44,7 @@ class Daemon {
   void begin_shutdown(const std::string& why);
   void finish_shutdown();
   nlohmann::json reload_config();  // throws nothing; returns the reply
+  std::optional<gid_t> socket_gid(const std::string& group, std::string* error) const;
   void stop_leftovers_of_previous_run();
   void stop_cgroup_leftovers_of_previous_run();
   void setup_cgroups_before_first_spawn();
@@ -50,8 +52,11 @@ class Daemon {
   void on_all_stopped();
   void on_critical_failure(Service& service);
 
+  bool apply_socket_group(const SupervisorConfig& next, std::string* error);
+
   Config config_;
   uv_loop_t loop_{};
+  SafeDir state_dir_;  // checked and held from prepare() on (base/safe_path.h)
   EnableStore enable_store_;
   StateLock lock_;
   Cgroups cgroups_;  // before host_: the slots' leaves use the tree until they go
