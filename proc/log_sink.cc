@@ -155,9 +155,14 @@ void LogSink::work(uv_work_t* req) {
     std::string notice = sink->at_line_start_ ? "" : "\n";
     notice += "superd: " + std::to_string(sink->job_dropped_before_) +
               " bytes of output were dropped (" + sink->job_drop_reason_ + ")\n";
+    // A notice that cannot be written is not the service's output: it must not add to
+    // the count it reports (each failed try on a full disk used to).
+    const uint64_t dropped_before_notice = sink->job_dropped_;
     if (sink->write_all(notice.data(), notice.size())) {
       sink->job_notice_written_ = true;
       sink->line_len_ = 0;
+    } else {
+      sink->job_dropped_ = dropped_before_notice;
     }
   }
   if (sink->job_errno_ == 0) {

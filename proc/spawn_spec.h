@@ -12,6 +12,7 @@
 
 #include "base/safe_path.h"
 #include "proc/cgroup_join.h"
+#include "proc/sandbox_spec.h"
 
 namespace superd {
 
@@ -42,6 +43,10 @@ struct SpawnSpec {
 
   // The cgroup to start in (descriptors the caller owns, CgroupJoinFds); inactive: none.
   CgroupJoin cgroup;
+
+  // Namespaces, mounts, capabilities and seccomp filters (sandbox_spec.h). A NOTIFY_SOCKET
+  // in extra_env stays reachable whatever the mounts hide.
+  SandboxSpec sandbox;
 };
 
 }  // namespace superd

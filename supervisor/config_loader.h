@@ -196,6 +196,7 @@ class Loader {
   bool key_log_backups(Draft& d, const toml::node& n);
   bool key_critical(Draft& d, const toml::node& n);
   bool key_resources(Draft& d, const toml::node& n);
+  bool key_sandbox(Draft& d, const toml::node& n);
 
   // ready and health (config_checks.cc).
   struct CheckDraft {

@@ -56,7 +56,7 @@ Daemon::~Daemon() {
   sigemptyset(&late);
   for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) sigaddset(&late, sig);
   pthread_sigmask(SIG_BLOCK, &late, nullptr);
-  host_.close_all();
+  host_.release();
   server_.reset();
   sigterm_.reset();
   sigint_.reset();
@@ -291,7 +291,13 @@ void Daemon::stop_leftovers_of_previous_run() {
   const PathTrust trust = config_.supervisor.path_trust();
   std::string warning;
   std::vector<Leftover> leftovers;
-  for (const auto& rec : load_running(state_dir_, trust, &warning)) {
+  const auto records = load_running(state_dir_, trust, &warning);
+  if (!warning.empty()) {
+    spdlog::warn("{}; a process it named cannot be stopped: check for leftovers of a "
+                 "previous superd",
+                 warning);
+  }
+  for (const auto& rec : records) {
     const LeftoverKind kind = find_leftover(rec.pid, rec.start_time);
     if (kind == LeftoverKind::none) continue;  // gone, or the pid was reused
     Leftover l{rec.service, rec.pid, SIGTERM, true, std::chrono::milliseconds(10000),
@@ -303,7 +309,6 @@ void Daemon::stop_leftovers_of_previous_run() {
     }
     leftovers.push_back(l);
   }
-  if (!warning.empty()) spdlog::warn("{}", warning);
   if (leftovers.empty()) return;
   spdlog::warn("a previous superd left {} service process groups running; stopping them "
                "before anything starts",

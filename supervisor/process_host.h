@@ -52,8 +52,12 @@ class ProcessHost : public SupervisorHost {
   void set_path_trust(PathTrust trust);
   // The checked state_dir, once the daemon has opened it (running.json goes there).
   void set_state_dir(const SafeDir* dir) { state_dir_ = dir; }
-  // Close every handle of every slot (shutdown), once nothing runs.
+  // Close every handle of every slot (shutdown), once nothing runs. May run inside the
+  // reaper's own callback, so the reaper stays (unreferenced) until release().
   void close_all();
+  // Free what close_all() had to keep: call from outside any callback, before the
+  // loop's last run.
+  void release();
 
   // SupervisorHost.
   TimePoint now() override;

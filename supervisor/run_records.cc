@@ -47,16 +47,24 @@ std::vector<RunningRecord> load_running(const SafeDir& state_dir, const PathTrus
     return out;
   }
   auto doc = nlohmann::json::parse(std::get<std::string>(text), nullptr, false);
-  if (!doc.is_array()) return out;
+  if (!doc.is_array()) {
+    *warning = state_dir.path_of(kRunning) + ": not a list of records";
+    return out;
+  }
+  int malformed = 0;
   for (const auto& r : doc) {
     if (!r.is_object() || !r.value("pid", nlohmann::json()).is_number_integer() ||
         !r.value("start_time", nlohmann::json()).is_number_unsigned() ||
         !r.value("service", nlohmann::json()).is_string()) {
+      ++malformed;
       continue;
     }
     RunningRecord rec{r["service"].get<std::string>(), r["pid"].get<pid_t>(),
                       r["start_time"].get<uint64_t>()};
     if (rec.pid > 1) out.push_back(rec);
+  }
+  if (malformed > 0) {
+    *warning = state_dir.path_of(kRunning) + ": ignored " + std::to_string(malformed) + " malformed records";
   }
   return out;
 }

@@ -26,10 +26,13 @@ struct RunningRecord {
 
 // state_dir/running.json: one record per main process (a service has two during a
 // start-new-first restart). Written with rename, so a reader sees the old or the new
-// file, never half of one.
+// file, never half of one (a failed write leaves the old file and no temp file).
 bool save_running(const SafeDir& state_dir, const PathTrust& trust,
                   const std::vector<RunningRecord>& records, std::string* error);
-// The records; none (and *warning set) when the file is not superd's own.
+// The well-formed records of the file; none when it is missing or not superd's own
+// (*warning says so). A file that is there but not a JSON array, or has malformed
+// records, is read as far as it goes and *warning says what was wrong (a damaged file
+// may hide leftovers that cannot be stopped).
 std::vector<RunningRecord> load_running(const SafeDir& state_dir, const PathTrust& trust,
                                         std::string* warning);
 
