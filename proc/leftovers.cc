@@ -72,6 +72,14 @@ bool send_signal(const Member& m, int signo) {
   return ::syscall(SYS_pidfd_send_signal, m.pidfd.get(), signo, nullptr, 0) == 0;
 }
 
+// Not yet exited. A pidfd turns readable when its process exits, zombie or not: a
+// leftover's orphans may be zombies of a parent that has not reaped them yet, and those
+// are gone for all that stopping is concerned (a signal to them still "succeeds").
+bool still_running(const Member& m) {
+  pollfd p{m.pidfd.get(), POLLIN, 0};
+  return ::poll(&p, 1, 0) == 0;
+}
+
 // Wait until none of `fds` lives, or the deadline; true when all are gone.
 bool wait_gone(const std::vector<int>& fds, std::chrono::steady_clock::time_point deadline) {
   std::vector<pollfd> polls;
@@ -158,7 +166,7 @@ std::vector<std::string> stop_leftovers(const std::vector<Leftover>& leftovers) 
     const std::string dead = l.main_alive ? "" : " (its main process had already ended)";
     std::vector<int> alive;
     for (const auto& m : rest[i]) {
-      if (send_signal(m, 0)) alive.push_back(m.pidfd.get());
+      if (still_running(m)) alive.push_back(m.pidfd.get());
     }
     if (alive.empty()) {
       report.push_back(l.service + ": stopped the leftover " + what + " " + std::to_string(l.pid) +
