@@ -398,6 +398,40 @@ TEST(Attack, LogReplyOfAHugeFileIsBoundedAndOffTheLoop) {
   }
 }
 
+// ---- crash recovery ------------------------------------------------------------------
+
+// superd and the main process die together (kill -9); the worker the main process forked
+// keeps running in its session. The next superd finds it by session and stops it.
+TEST(Attack, LeftoversWhoseMainProcessDiedAreStoppedToo) {
+  TempDir dir;
+  const std::string pidfile = dir / "worker.pid";
+  Superd d(dir, "[service.app]\ncommand = " + cmd({"--child", "--pidfile", pidfile, "--pause", "--", "--pause"}) +
+                    "\nstart_seconds = \"50ms\"\nstop_timeout = \"2s\"\n");
+  ASSERT_TRUE(d.start());
+  ASSERT_TRUE(d.wait_state("app", "running"));
+  const ProcKey main_key = proc_key(d.status("app")["pid"].get<pid_t>());
+  ASSERT_TRUE(wait_until([&] { return std::atoi(read_file(pidfile).c_str()) > 0; }));
+  const ProcKey worker = proc_key(std::atoi(read_file(pidfile).c_str()));
+  ASSERT_TRUE(process_alive(worker));
+  KillAtExit guard;
+  guard.add(worker);
+  guard.add(main_key);
+  d.kill_hard();
+  ASSERT_EQ(::kill(main_key.pid, SIGKILL), 0);
+  ASSERT_TRUE(wait_until([&] { return !process_alive(main_key); }));
+  ASSERT_TRUE(process_alive(worker)) << "the orphaned worker is left";
+
+  ASSERT_TRUE(d.start()) << d.daemon_log();
+  EXPECT_TRUE(wait_until([&] { return !process_alive(worker); }, 10s)) << d.daemon_log();
+  // By session (services run in process groups here) or by cgroup where superd has one.
+  const std::string log = d.daemon_log();
+  EXPECT_TRUE(log.find("app: stopped the leftover session " + std::to_string(main_key.pid) +
+                       " of a previous superd (its main process had already ended)") != std::string::npos ||
+              (log.find("cgroups: not used") == std::string::npos && log.find("leftover") != std::string::npos))
+      << log;
+  EXPECT_TRUE(d.wait_state("app", "running"));
+}
+
 // ---- what superd sets itself ---------------------------------------------------------
 
 TEST(Attack, ReservedVariablesCannotComeFromTheConfig) {
