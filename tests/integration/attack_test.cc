@@ -317,6 +317,29 @@ TEST(Attack, SocketGroupChangedByReloadTakesEffectOrIsRefused) {
   EXPECT_EQ(ctl(d, {"status"}, {.user = &new_op}).exit_code, 0);
 }
 
+// socket_group is a service's own group: every process of the service could stop,
+// disable and reconfigure every other one. Accepted (the operator may mean it), but said.
+TEST(Attack, CheckWarnsWhenSocketGroupIsAServicesGroup) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to create users";
+  TestUser www("sda-sw" + suffix());
+  TempDir dir;
+  Superd d(dir, "[service.app]\ncommand = " + cmd({"--pause"}) + "\nuser = " + q(www.name()) + "\n",
+           "socket_group = " + q(www.name()));
+  auto r = check_config(d);
+  EXPECT_EQ(r.exit_code, 0) << show(r);
+  EXPECT_NE(r.err.find("warning: socket_group '" + www.name() + "' is a group service 'app' runs as"),
+            std::string::npos)
+      << show(r);
+  // An operators group of its own draws no warning.
+  const std::string ops = "sda-ops" + suffix();
+  TestUser op("sda-op" + suffix(), {ops});
+  Superd ok(dir, "[service.app]\ncommand = " + cmd({"--pause"}) + "\nuser = " + q(www.name()) + "\n",
+            "socket_group = " + q(ops));
+  r = check_config(ok);
+  EXPECT_EQ(r.exit_code, 0) << show(r);
+  EXPECT_EQ(r.err.find("warning: socket_group"), std::string::npos) << show(r);
+}
+
 // ---- bounds ------------------------------------------------------------------------
 
 // 10 MB without a newline: split at the cap and rotated like any output.
