@@ -5,12 +5,16 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 
@@ -338,6 +342,47 @@ TEST(Attack, CheckWarnsWhenSocketGroupIsAServicesGroup) {
   r = check_config(ok);
   EXPECT_EQ(r.exit_code, 0) << show(r);
   EXPECT_EQ(r.err.find("warning: socket_group"), std::string::npos) << show(r);
+}
+
+// The notify socket: root:GROUP 0660 (the service's group), so another local user cannot
+// even send; a foreign sender that can is warned about once, not once per datagram.
+TEST(Attack, NotifySocketIsTheServicesGroupsAndForeignSendersDoNotFloodTheLog) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to create users";
+  TestUser www("sda-nw" + suffix());
+  TestUser outsider("sda-no" + suffix());
+  TempDir dir;
+  const std::string gate = dir / "gate";
+  Superd d(dir, "[service.n]\ncommand = " + cmd({"--wait-file", gate, "--notify", "READY=1", "--pause"}) +
+                    "\nuser = " + q(www.name()) + "\nready = \"notify\"\n");
+  ASSERT_TRUE(d.start());
+  ASSERT_TRUE(d.wait_state("n", "starting"));
+  const std::string path = dir / "run/notify/n";
+  struct stat st {};
+  ASSERT_EQ(::lstat(path.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0660u);
+  EXPECT_EQ(st.st_uid, 0u);
+  EXPECT_EQ(st.st_gid, www.gid());
+  auto send_ready = [&] {
+    int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    const ssize_t n = ::sendto(fd, "READY=1", 7, 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    const int error = errno;
+    ::close(fd);
+    return n == 7 ? 0 : error;
+  };
+  EXPECT_EQ(as_user(outsider, [&] { _exit(send_ready()); }, 5s), EACCES) << "another user cannot send";
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(send_ready(), 0);  // root may: foreign, ignored
+  write_file(gate, "");  // the service's own READY=1 comes after the 20 datagrams
+  ASSERT_TRUE(d.wait_state("n", "running"));
+  const std::string log = d.daemon_log();
+  size_t warnings = 0;
+  for (size_t at = log.find("notify message from pid"); at != std::string::npos;
+       at = log.find("notify message from pid", at + 1))
+    ++warnings;
+  EXPECT_EQ(warnings, 1u) << log;
 }
 
 // ---- bounds ------------------------------------------------------------------------
