@@ -49,19 +49,19 @@ int run_signal(Client& client, const Invocation& inv) {
   return exit_code::ok;
 }
 
-void print_log_line(const json& message, bool json_output) {
-  if (json_output) {
+void print_log_line(const json& message, const Invocation& inv) {
+  if (inv.json_output) {
     print_out(message.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
     return;
   }
   const auto line = message.find("line");
-  if (line != message.end() && line->is_string()) print_out(line->get<std::string>() + "\n");
+  if (line != message.end() && line->is_string()) print_out(service_text(line->get<std::string>(), inv) + "\n");
 }
 
 int run_log(Client& client, const Invocation& inv) {
   json args = {{"name", inv.name}, {"follow", inv.follow}};
   if (inv.lines) args["lines"] = *inv.lines;
-  const StreamCallback on_line = [&](const json& message) { print_log_line(message, inv.json_output); };
+  const StreamCallback on_line = [&](const json& message) { print_log_line(message, inv); };
   auto reply = client.request(cmd::log, std::move(args), on_line);
   if (auto* error = std::get_if<std::string>(&reply)) return fail(*error);
   const json& r = std::get<json>(reply);
@@ -72,8 +72,12 @@ int run_log(Client& client, const Invocation& inv) {
   } else if (result.contains("lines") && result["lines"].is_array()) {
     std::string text;
     for (const json& line : result["lines"])
-      if (line.is_string()) text += line.get<std::string>() + "\n";
+      if (line.is_string()) text += service_text(line.get<std::string>(), inv) + "\n";
     print_out(text);
+    if (result.value("truncated", false)) {
+      print_error("fewer lines than asked for: a reply holds at most 1 MiB of them (read the "
+                  "log file itself for more)");
+    }
   }
   if (!inv.follow) return exit_code::ok;
   // Until the daemon closes the stream (or the user presses Ctrl-C).

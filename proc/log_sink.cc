@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -103,6 +104,7 @@ void LogSink::kick() {
   job_drop_reason_ = drop_reason_;
   job_dropped_ = job_written_ = 0;
   job_errno_ = 0;
+  job_problem_.clear();
   job_notice_written_ = false;
   in_flight_ = true;
   self_ = shared_from_this();
@@ -124,8 +126,10 @@ void LogSink::after_work(uv_work_t* req, int /*status*/) {
   sink->write_failing_ = sink->job_dropped_ > 0;
   if (sink->job_dropped_ > 0) {
     sink->dropped_ += sink->job_dropped_;
-    sink->drop_reason_ = std::string("writing ") + sink->options_.path + ": " +
-                         std::strerror(sink->job_errno_);
+    sink->drop_reason_ = !sink->job_problem_.empty()
+                             ? sink->job_problem_
+                             : std::string("writing ") + sink->options_.path + ": " +
+                                   std::strerror(sink->job_errno_);
   }
   sink->writing_.clear();
   // Big buffers are kept while output flows (no realloc and fresh pages per job) and
@@ -156,6 +160,7 @@ void LogSink::work(uv_work_t* req) {
     const uint64_t dropped_before_notice = sink->job_dropped_;
     if (sink->write_all(notice.data(), notice.size())) {
       sink->job_notice_written_ = true;
+      sink->line_len_ = 0;
     } else {
       sink->job_dropped_ = dropped_before_notice;
     }
@@ -167,16 +172,40 @@ void LogSink::work(uv_work_t* req) {
   }
 }
 
+std::optional<PathProblem> LogSink::check(const std::string& path, const PathTrust& trust) {
+  auto [dir_path, name] = split_path(path);
+  auto dir = open_safe_dir(dir_path, trust, Missing::create, 0750);
+  if (auto* problem = std::get_if<PathProblem>(&dir)) return *problem;
+  auto file = open_safe_file(std::get<SafeDir>(dir), name, trust,
+                             {O_WRONLY | O_APPEND | O_CREAT, 0640, 0});
+  if (auto* problem = std::get_if<PathProblem>(&file)) return *problem;
+  return std::nullopt;
+}
+
 bool LogSink::ensure_open() {
   if (fd_ >= 0) return true;
-  fd_ = ::open(options_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);
-  if (fd_ < 0) {
-    job_errno_ = errno;
+  // The directory is walked again at every open: what was checked last time may have
+  // been chmod'ed, chown'ed or replaced since.
+  auto [dir_path, name] = split_path(options_.path);
+  auto dir = open_safe_dir(dir_path, options_.trust, Missing::create, 0750);
+  if (auto* problem = std::get_if<PathProblem>(&dir)) {
+    dir_ = SafeDir();
+    job_problem_ = problem->explain("log file", options_.path, "superd writes root-owned files there");
+    job_errno_ = EACCES;
     return false;
   }
+  dir_ = std::move(std::get<SafeDir>(dir));
+  auto file = open_safe_file(dir_, name, options_.trust, {O_WRONLY | O_APPEND | O_CREAT, 0640, 0});
+  if (auto* problem = std::get_if<PathProblem>(&file)) {
+    job_problem_ = problem->explain("log file", options_.path, "superd writes root-owned files there");
+    job_errno_ = EACCES;
+    return false;
+  }
+  fd_ = std::get<UniqueFd>(file).release();
   struct stat st {};
   size_ = ::fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
   at_line_start_ = true;
+  line_len_ = 0;
   return true;
 }
 
@@ -199,59 +228,88 @@ bool LogSink::write_all(const char* data, size_t len) {
   return true;
 }
 
-// Append a chunk, rotating at line ends so that no file exceeds max_bytes unless a
-// single line does.
+// Append a chunk: lines longer than kMaxLogLine split, files rotated at line ends (see
+// the header for the bound this keeps).
 void LogSink::write_chunk(const char* data, size_t len) {
   const uint64_t max = options_.max_bytes;
   while (len > 0) {
     const uint64_t room = max == 0 ? UINT64_MAX : (size_ < max ? max - size_ : 0);
-    if (len <= room) {
-      write_all(data, len);
-      return;
+    const size_t limit = static_cast<size_t>(std::min<uint64_t>(len, room));
+    // Whole lines from here that fit in the room, none over the cap: each window ends
+    // where the current line would have to be split.
+    size_t whole = 0;
+    size_t line = line_len_;
+    while (whole < limit) {
+      const size_t window = std::min(limit - whole, kMaxLogLine + 1 - line);
+      const void* nl = ::memrchr(data + whole, '\n', window);
+      if (!nl) break;
+      whole = static_cast<size_t>(static_cast<const char*>(nl) - data) + 1;
+      line = 0;
     }
-    size_t n;
-    const void* last_nl = room > 0 ? ::memrchr(data, '\n', static_cast<size_t>(room)) : nullptr;
-    if (last_nl) {
-      n = static_cast<size_t>(static_cast<const char*>(last_nl) - data) + 1;
-    } else if (at_line_start_ && size_ > 0) {
+    if (whole > 0) {
+      if (!write_all(data, whole)) {
+        job_dropped_ += len - whole;
+        return;
+      }
+      line_len_ = 0;
+      data += whole;
+      len -= whole;
+      continue;
+    }
+    // The next line does not end within the room, or reaches the cap first.
+    const size_t to_cap = kMaxLogLine - line_len_;
+    const void* nl = ::memchr(data, '\n', std::min(len, to_cap + 1));
+    size_t n;          // bytes of data to write
+    bool split;        // then a newline of superd's
+    uint64_t needs;    // the room the rest of this line needs
+    if (nl) {
+      n = static_cast<size_t>(static_cast<const char*>(nl) - data) + 1;
+      split = false;
+      needs = n;
+    } else if (len >= to_cap) {
+      n = to_cap;
+      split = true;
+      needs = n + 1;
+    } else {
+      n = len;  // the line goes on in a later chunk: assume the longest
+      split = false;
+      needs = kMaxLogLine + 1 - line_len_;
+    }
+    if (line_len_ == 0 && size_ > 0 && needs > room) {
       rotate();
       if (fd_ < 0) {
         job_dropped_ += len;
         return;
       }
       continue;
-    } else {
-      // A line longer than the room left: finish it here, never split it.
-      const void* nl = ::memchr(data, '\n', len);
-      n = nl ? static_cast<size_t>(static_cast<const char*>(nl) - data) + 1 : len;
     }
-    if (!write_all(data, n)) {
+    if (!write_all(data, n) || (split && !write_all("\n", 1))) {
       job_dropped_ += len - n;
       return;
     }
+    line_len_ = (nl || split) ? 0 : line_len_ + n;
     data += n;
     len -= n;
-    if (at_line_start_ && (len > 0 || size_ >= max)) {
-      rotate();
-      if (fd_ < 0) {
-        job_dropped_ += len;
-        return;
-      }
-    }
   }
 }
 
 void LogSink::rotate() {
   ::close(fd_);
   fd_ = -1;
-  const std::string& base = options_.path;
-  if (options_.backups > 0) {
-    for (int i = options_.backups - 1; i >= 1; --i) {
-      ::rename((base + "." + std::to_string(i)).c_str(), (base + "." + std::to_string(i + 1)).c_str());
+  const std::string name = split_path(options_.path).second;
+  // Relative to the directory the file was opened in: renames never follow a symlink,
+  // and nobody but root can put one there.
+  if (dir_) {
+    const int dir = dir_.fd();
+    if (options_.backups > 0) {
+      for (int i = options_.backups - 1; i >= 1; --i) {
+        ::renameat(dir, (name + "." + std::to_string(i)).c_str(), dir,
+                   (name + "." + std::to_string(i + 1)).c_str());
+      }
+      ::renameat(dir, name.c_str(), dir, (name + ".1").c_str());
+    } else {
+      ::unlinkat(dir, name.c_str(), 0);
     }
-    ::rename(base.c_str(), (base + ".1").c_str());
-  } else {
-    ::unlink(base.c_str());
   }
   ensure_open();
 }

@@ -9,6 +9,20 @@
 // or the pause runs out, output is dropped and counted instead, so a service never
 // blocks on a broken disk, and once writing works again the file says how many bytes
 // went missing. Rotation happens only at a line end, so no line is torn across files.
+//
+// The file is root's: its directory is walked and checked as safe_path.h says (again at
+// every open, so a directory chmod'ed or swapped since is noticed), the file is opened
+// relative to it with O_NOFOLLOW|O_NONBLOCK and must be a regular file with one link
+// that superd owns, and rotation renames relative to the directory's descriptor. A
+// symlink, a FIFO or a hard link where the log file should be is never written through:
+// the output is dropped and counted, with the reason.
+//
+// A line longer than kMaxLogLine is split: a newline goes in after each kMaxLogLine
+// bytes, so a line without end still rotates. A file rotates before a line that would
+// not fit in it; when the end of the next line is not known yet (it has not been
+// written), before it unless a whole kMaxLogLine fits. So no file grows past
+// max_bytes, except by the one line that opens a file when max_bytes is below
+// kMaxLogLine, and the notice of dropped output.
 #pragma once
 
 #include <sys/types.h>
@@ -17,9 +31,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "base/safe_path.h"
+
 namespace superd {
+
+inline constexpr size_t kMaxLogLine = 64u << 10;
 
 // A growable byte buffer that does not zero what it reserves (reads fill it).
 class ByteBuffer {
@@ -49,12 +68,18 @@ struct LogSinkOptions {
   uint64_t max_bytes = 50ull * 1000 * 1000;  // 0: never rotate
   int backups = 5;
   size_t max_pending = 16u << 20;  // output buffered while the disk is behind
+  PathTrust trust;                 // allow_group_writable; the owners are root's
 };
 
 class LogSink : public std::enable_shared_from_this<LogSink> {
  public:
   static std::shared_ptr<LogSink> create(uv_loop_t* loop, LogSinkOptions options);
   ~LogSink();
+
+  // Whether the file at `path` can be opened (and is made if missing, its directory
+  // too) by the rules above; called before a spawn, so a service whose log cannot be
+  // written is told why instead of starting with its output dropped.
+  static std::optional<PathProblem> check(const std::string& path, const PathTrust& trust);
 
   // Reads go straight into the pending buffer: reserve room, read, commit.
   uv_buf_t reserve(size_t suggested);
@@ -116,12 +141,15 @@ class LogSink : public std::enable_shared_from_this<LogSink> {
   uint64_t job_dropped_ = 0;
   uint64_t job_written_ = 0;
   int job_errno_ = 0;
+  std::string job_problem_;  // why the file could not be opened (safe_path.h's words)
   bool job_notice_written_ = false;
 
   // Worker-owned file state (only one job runs at a time).
+  SafeDir dir_;  // the file's directory, checked at the last open
   int fd_ = -1;
   uint64_t size_ = 0;
   bool at_line_start_ = true;
+  size_t line_len_ = 0;  // bytes of the unfinished last line in the file
 };
 
 }  // namespace superd

@@ -31,6 +31,12 @@ bool ServiceConfig::same_definition(const ServiceConfig& o) const {
   // a restart.
 }
 
+PathTrust SupervisorConfig::path_trust() const {
+  PathTrust trust;
+  for (const auto& [dir, reason] : allow_group_writable) trust.group_writable.push_back(dir);
+  return trust;
+}
+
 const ServiceConfig* Config::find(const std::string& name) const {
   for (const auto& s : services) {
     if (s.name == name) return &s;

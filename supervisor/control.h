@@ -43,6 +43,12 @@ class Control {
   }
   // `log -f` clients of `service` end (its pipes were replaced or it was removed).
   void end_followers(const std::string& service);
+  // `log -f` clients no longer authorized (socket_group changed) end.
+  void end_unauthorized_followers();
+  // Back on the loop once a `log` request's files are read (control_log.cc).
+  void finish_log(const std::shared_ptr<ipc::Connection>& conn, int64_t id,
+                  const std::string& service, bool follow_too, std::vector<std::string> lines,
+                  bool truncated, const std::string& error);
   bool effective_enabled(const ServiceConfig& service) const;
 
  private:
@@ -87,6 +93,8 @@ class Control {
   // or removed by reload-config (superctl then exits; a new `log -f` follows the new file).
   std::vector<std::pair<std::string, std::weak_ptr<ipc::Connection>>> followers_;
   bool finished_ = false;
+  // Expires with the Control: a log read finishing on the pool after it is gone.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace superd
