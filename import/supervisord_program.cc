@@ -245,7 +245,13 @@ class ProgramImport {
     std::string err = logfile("stderr_logfile", err_path, redirect);
     // Equal to stdout's is superd's default.
     if (err_path && !(s_.stdout_path && s_.stdout_path->value == err_path->value)) s_.stderr_path = err_path;
+    log_rotation(err, redirect);
+    (void)out;
+  }
 
+  // stdout_logfile_maxbytes/_backups become log_max_bytes/log_backups; what else a
+  // program says of its logs is reported.
+  void log_rotation(const std::string& err, bool redirect) {
     const IniEntry* max = get("stdout_logfile_maxbytes");
     const IniEntry* backups = get("stdout_logfile_backups");
     if (max) {
@@ -274,7 +280,6 @@ class ProgramImport {
       auto b = parse_bool(e->value);
       if (!b || *b || std::string_view(key).ends_with("maxbytes")) note(*e, "");
     }
-    (void)out;
   }
 
   const SourceFile& f_;

@@ -71,10 +71,13 @@ std::variant<std::vector<std::pair<std::string, std::string>>, SpawnFailure> bui
 
 }  // namespace
 
-std::variant<LaunchPlan, SpawnFailure> plan_launch(const SpawnSpec& spec) {
-  LaunchPlan plan;
+namespace {
+
+// The user, groups, directory, umask and limits the child takes on.
+std::optional<SpawnFailure> plan_identity(const SpawnSpec& spec, LaunchPlan& plan,
+                                          std::optional<Identity>& who) {
   std::string error;
-  auto who = lookup_user(spec.user, ::getuid(), &error);
+  who = lookup_user(spec.user, ::getuid(), &error);
   if (!who) return SpawnFailure{error, false};
   plan.user = who->name;
   plan.uid = who->uid;
@@ -92,8 +95,13 @@ std::variant<LaunchPlan, SpawnFailure> plan_launch(const SpawnSpec& spec) {
   for (const auto& [resource, value] : spec.limits) {
     plan.limits.emplace_back(resource, rlimit{value, value});
   }
+  return std::nullopt;
+}
 
-  auto env = build_env(spec, *who, &plan.warnings);
+// The program found in PATH, argv and envp as the child passes them to execve.
+std::optional<SpawnFailure> plan_exec(const SpawnSpec& spec, const Identity& who,
+                                      LaunchPlan& plan) {
+  auto env = build_env(spec, who, &plan.warnings);
   if (auto* failure = std::get_if<SpawnFailure>(&env)) return *failure;
   auto& vars = std::get<0>(env);
   for (const auto& kv : spec.extra_env) vars.push_back(kv);
@@ -126,6 +134,16 @@ std::variant<LaunchPlan, SpawnFailure> plan_launch(const SpawnSpec& spec) {
   plan.argv.push_back(nullptr);
   for (auto& e : plan.env) plan.envp.push_back(e.data());
   plan.envp.push_back(nullptr);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<LaunchPlan, SpawnFailure> plan_launch(const SpawnSpec& spec) {
+  LaunchPlan plan;
+  std::optional<Identity> who;
+  if (auto failure = plan_identity(spec, plan, who)) return *failure;
+  if (auto failure = plan_exec(spec, *who, plan)) return *failure;
 
   std::vector<std::string> keep;
   for (const auto& [k, v] : spec.extra_env) {
