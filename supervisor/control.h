@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/log_time.h"
 #include "ipc/codec.h"
 #include "ipc/server.h"
 #include "supervisor/enable_store.h"
@@ -54,7 +55,15 @@ class Control {
   void cmd_signal(const Conn& conn, const ipc::Request& req);
   void cmd_enable(const Conn& conn, const ipc::Request& req);
   void cmd_log(const Conn& conn, const ipc::Request& req);
+  void cmd_log_range(const Conn& conn, const ipc::Request& req, Service& service);
+  bool read_time_bound(const Conn& conn, const ipc::Request& req, const char* key,
+                       std::optional<UnixMicros>* out);
+  std::string log_note(const Service& service) const;
+  std::vector<std::string> recent_lines(const Service& service, size_t count) const;
+  std::vector<std::string> tail_between(const Service& service, size_t count, UnixMicros since,
+                                        UnixMicros until) const;
   void follow(const Conn& conn, int64_t id, Slot& slot);
+  void cmd_reopen_logs(const Conn& conn, const ipc::Request& req);
   void wait_for(const Conn& conn, int64_t id, std::string cmd, std::vector<Service*> services);
 
   struct Waiter {

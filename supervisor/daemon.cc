@@ -18,6 +18,7 @@ namespace superd {
 Daemon::Daemon(Config config, DaemonOptions options)
     : config_(std::move(config)),
       enable_store_(config_.supervisor.state_dir + "/enabled.json"),
+      outputs_(&loop_, config_.supervisor.journal_socket),
       host_(&loop_, config_.supervisor,
             ProcessHost::Events{
                 .changed =
@@ -43,6 +44,7 @@ Daemon::Daemon(Config config, DaemonOptions options)
                }) {
   uv_loop_init(&loop_);
   host_.set_supervisor(&supervisor_);
+  host_.set_log_outputs(&outputs_);
   if (options.init || ::getpid() == 1) {
     init_ = std::make_unique<InitDuties>(&loop_, ::getpid() == 1,
                                          config_.supervisor.shutdown_timeout,
@@ -55,7 +57,7 @@ Daemon::~Daemon() {
   // (blocked) rather than turn a clean exit into death by signal.
   sigset_t late;
   sigemptyset(&late);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) sigaddset(&late, sig);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1}) sigaddset(&late, sig);
   pthread_sigmask(SIG_BLOCK, &late, nullptr);
   host_.close_all();
   server_.reset();
@@ -63,7 +65,10 @@ Daemon::~Daemon() {
   sigint_.reset();
   sighup_.reset();
   sigquit_.reset();
+  sigusr1_.reset();
   init_.reset();
+  // superd's own log back on plain stderr, the consoles flushed (bounded).
+  outputs_.finish();
   // Let close callbacks (and any log write still queued) run before the loop goes.
   uv_run(&loop_, UV_RUN_DEFAULT);
   uv_loop_close(&loop_);
@@ -73,6 +78,8 @@ Daemon::~Daemon() {
 
 bool Daemon::prepare(std::string* error) {
   const auto& sup = config_.supervisor;
+  // From now on superd's own log never blocks on a stderr nobody drains.
+  outputs_.route_own_log();
   if (!make_dirs(sup.state_dir, 0755, error) || !make_dirs(sup.log_dir, 0750, error)) return false;
   if (!lock_.acquire(sup.state_dir, error)) return false;
 
@@ -121,8 +128,9 @@ bool Daemon::setup_signals(std::string* error) {
   };
   // As PID 1 the kernel drops every signal superd has no handler for: TERM, INT and QUIT
   // (docker stop, Ctrl-C, a core-dump request) all stop the stack.
+  // SIGUSR1 is reopen-logs (logrotate's postrotate).
   for (Watch w : {Watch{&sigterm_, SIGTERM}, Watch{&sigint_, SIGINT}, Watch{&sighup_, SIGHUP},
-                  Watch{&sigquit_, SIGQUIT}}) {
+                  Watch{&sigquit_, SIGQUIT}, Watch{&sigusr1_, SIGUSR1}}) {
     if (int rc = uv_signal_init(&loop_, w.handle->get()); rc != 0) {
       *error = std::string("uv_signal_init: ") + uv_strerror(rc);
       return false;
@@ -134,7 +142,9 @@ bool Daemon::setup_signals(std::string* error) {
         [](uv_signal_t* h, int signo) {
           auto* self = static_cast<Daemon*>(h->data);
           if (!self) return;
-          if (signo == SIGHUP) {
+          if (signo == SIGUSR1) {
+            self->host_.reopen_logs();
+          } else if (signo == SIGHUP) {
             nlohmann::json reply = self->reload_config();
             if (!reply.value("ok", false)) {
               spdlog::error("reload-config (SIGHUP) refused: {}",
