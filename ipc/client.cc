@@ -155,7 +155,13 @@ std::variant<json, std::string> Client::request_once(std::string_view cmd, const
                                                      const StreamCallback& on_stream) {
   current_id_ = next_id_++;
   const json message = {{"id", current_id_}, {"cmd", cmd}, {"args", args}};
-  if (auto error = send_raw(encode(message))) return *error;
+  if (auto error = send_raw(encode(message))) {
+    // superd may have turned the connection away (busy) and closed it before the request
+    // went out (EPIPE): its answer is still there to read, and request() retries on it.
+    std::string ignored;
+    if (auto early = read_message(&ignored); early && is_reply(*early)) return std::move(*early);
+    return *error;
+  }
   for (;;) {
     std::string error;
     std::optional<json> reply = read_message(&error);

@@ -1,6 +1,7 @@
 // One control connection: reading and framing, the per-connection limits, writing, and
 // the close sequence. See server.h for the rules and the ownership story.
 #include <malloc.h>
+#include <sys/ioctl.h>
 
 #include <string>
 #include <utility>
@@ -280,6 +281,14 @@ void Connection::on_handle_closed() {
   // A client's buffers and big replies leave freed heap behind; give it back to the
   // system so superd's RSS returns to its baseline. Once per connection: cheap enough.
   ::malloc_trim(0);
+}
+
+bool Connection::has_spoken() const {
+  if (spoken_) return true;
+  uv_os_fd_t fd;
+  int pending = 0;
+  return open_ && pipe_ && uv_fileno(reinterpret_cast<const uv_handle_t*>(pipe_), &fd) == 0 &&
+         ::ioctl(fd, FIONREAD, &pending) == 0 && pending > 0;
 }
 
 }  // namespace superd::ipc

@@ -63,7 +63,7 @@ void ServerCore::accept_one() {
     if (!connection->counted_) continue;
     ++counted;
     // Silent for a moment at least: a client that just connected gets to speak.
-    if (!connection->spoken_ && connection->is_open() &&
+    if (connection->is_open() && !connection->has_spoken() &&
         uv_now(loop_) - connection->accepted_at_ >= 250 &&
         (!oldest_silent || connection->serial_ < oldest_silent->serial_)) {
       oldest_silent = connection;

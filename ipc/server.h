@@ -119,6 +119,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void arm_timer(std::chrono::milliseconds after);
   void on_timer();
   void close_if_done();  // after the last write, once nothing more is owed
+  // The client has sent something, read yet or not: bytes waiting in the socket count
+  // too, or a loop slower than its client would take it for an idle one.
+  bool has_spoken() const;
 
   ServerCore* server_;  // null once closed (the server only knows open connections)
   Peer peer_;

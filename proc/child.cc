@@ -11,15 +11,21 @@
 #include <cerrno>
 
 #include "proc/exec_status.h"
+#include "proc/sandbox_child.h"
 
 namespace superd {
 namespace {
 
-[[noreturn]] void fail(int status_fd, ExecStage stage) {
-  ExecReport report{stage, errno};
-  // A short write cannot happen for 8 bytes on a pipe; nothing more can be done anyway.
+[[noreturn]] void fail(int status_fd, const ExecReport& report) {
+  // A short write cannot happen for 12 bytes on a pipe; nothing more can be done anyway.
   [[maybe_unused]] ssize_t n = ::write(status_fd, &report, sizeof report);
   ::_exit(127);
+}
+
+[[noreturn]] void fail(int status_fd, ExecStage stage) { fail(status_fd, ExecReport{stage, errno}); }
+
+void check(int status_fd, const ExecReport& report) {
+  if (report.stage != ExecStage::none) fail(status_fd, report);
 }
 
 void write_decimal(char* out, pid_t value) {
@@ -58,6 +64,8 @@ void run_child(LaunchPlan& plan, int status_fd, int devnull_fd) {
   for (auto& [resource, limit] : plan.limits) {
     if (::setrlimit(resource, &limit) < 0) fail(status_fd, ExecStage::setrlimit);
   }
+  // Namespaces and mounts before chdir, so the directory is looked up in the sandbox.
+  check(status_fd, sandbox_enter(plan.sandbox, plan.change_ids));
   if (::chdir(plan.directory.c_str()) < 0) fail(status_fd, ExecStage::chdir);
   if (plan.change_ids) {
     // Raw system calls: glibc's setgid/setgroups/setuid broadcast to every thread glibc
@@ -68,6 +76,7 @@ void run_child(LaunchPlan& plan, int status_fd, int devnull_fd) {
       fail(status_fd, ExecStage::setgroups);
     if (::syscall(SYS_setuid, plan.uid) < 0) fail(status_fd, ExecStage::setuid);
   }
+  check(status_fd, sandbox_after_ids(plan.sandbox, plan.change_ids));
 
   // Lay out fds: 0 /dev/null, 1 and 2 the capture pipes, 3.. the listen sockets, then
   // the status pipe; everything above is closed.
@@ -105,6 +114,7 @@ void run_child(LaunchPlan& plan, int status_fd, int devnull_fd) {
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 
+  check(status_fd, sandbox_seccomp(plan.sandbox));
   ::execve(plan.program.c_str(), plan.argv.data(), plan.envp.data());
   fail(status_fd, ExecStage::exec);
 }

@@ -115,6 +115,12 @@ std::variant<LaunchPlan, SpawnFailure> plan_launch(const SpawnSpec& spec) {
   for (auto& e : plan.env) plan.envp.push_back(e.data());
   plan.envp.push_back(nullptr);
 
+  std::vector<std::string> keep;
+  for (const auto& [k, v] : spec.extra_env) {
+    if (k == "NOTIFY_SOCKET") keep.push_back(v);
+  }
+  if (auto failure = plan_sandbox(spec.sandbox, keep, plan.sandbox)) return *failure;
+
   plan.stdout_fd = spec.stdout_fd;
   plan.stderr_fd = spec.stderr_fd;
   plan.listen_fds = spec.listen_fds;

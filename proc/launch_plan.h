@@ -13,6 +13,7 @@
 
 #include "base/exit_status.h"
 #include "proc/cgroup_join.h"
+#include "proc/sandbox_plan.h"
 #include "proc/spawn_spec.h"
 
 namespace superd {
@@ -39,6 +40,8 @@ struct LaunchPlan {
   std::vector<int> listen_fds;  // become fds 3.. in the child
 
   CgroupJoin cgroup;  // the service's cgroup (cgroup_join.h); inactive: none
+
+  SandboxPlan sandbox;  // mounts, capabilities and compiled filters (sandbox_plan.h)
 };
 
 // Resolve the user, the environment and the program. A failure here is reported like an

@@ -62,7 +62,14 @@ void LogSink::run_job() {
     if (options_.stamp_notices) notice += format_stamp(unix_micros_now()) + " ";
     notice += "superd: " + std::to_string(job_dropped_before_) + " bytes of output were dropped (" +
               job_drop_reason_ + ")\n";
-    if (write_all(notice.data(), notice.size())) job_notice_written_ = true;
+    // A notice that cannot be written is not the service's output: it must not add to
+    // the count it reports (each failed try on a full disk used to).
+    const uint64_t dropped_before_notice = job_dropped_;
+    if (write_all(notice.data(), notice.size())) {
+      job_notice_written_ = true;
+    } else {
+      job_dropped_ = dropped_before_notice;
+    }
   }
   if (job_errno_ == 0) {
     write_chunk(writing_.data(), writing_.size());

@@ -41,7 +41,8 @@ std::variant<Spawned, SpawnFailure> spawn_process(LaunchPlan& plan) {
                         is_transient_errno(fork_errno)};
   }
   ::fcntl(status_read.get(), F_SETFL, O_NONBLOCK);
-  return Spawned{pid, std::move(status_read), ExecContext{plan.program, plan.user, plan.directory, plan.cgroup.dir}};
+  return Spawned{pid, std::move(status_read),
+                 ExecContext{plan.program, plan.user, plan.directory, plan.cgroup.dir, plan.sandbox.labels}};
 }
 
 ExecOutcome read_exec_outcome(int status_fd, const ExecContext& context) {
@@ -54,7 +55,8 @@ ExecOutcome read_exec_outcome(int status_fd, const ExecContext& context) {
   if (n != static_cast<ssize_t>(sizeof report)) return {ExecOutcome::Kind::succeeded, {}};
   return {ExecOutcome::Kind::failed,
           SpawnFailure{describe_exec_failure(report, context.program, context.user,
-                                             context.directory, context.cgroup),
+                                             context.directory, context.cgroup,
+                                             context.sandbox_labels),
                        is_transient_errno(report.error)}};
 }
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "base/exit_status.h"
 #include "base/fd.h"
@@ -22,6 +23,7 @@ struct ExecContext {
   std::string user;
   std::string directory;
   std::string cgroup;
+  std::vector<std::string> sandbox_labels;  // names the failed sandbox step
 };
 
 struct Spawned {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "proc/cgroup_join.h"
+#include "proc/sandbox_spec.h"
 
 namespace superd {
 
@@ -38,6 +39,10 @@ struct SpawnSpec {
 
   // The cgroup to start in (descriptors the caller owns, CgroupJoinFds); inactive: none.
   CgroupJoin cgroup;
+
+  // Namespaces, mounts, capabilities and seccomp filters (sandbox_spec.h). A NOTIFY_SOCKET
+  // in extra_env stays reachable whatever the mounts hide.
+  SandboxSpec sandbox;
 };
 
 }  // namespace superd

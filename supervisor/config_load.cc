@@ -5,6 +5,7 @@
 #include "base/file_read.h"
 #include "supervisor/config_loader.h"
 #include "supervisor/config_resources_load.h"
+#include "supervisor/config_sandbox_load.h"
 
 namespace superd {
 namespace config_internal {
@@ -210,6 +211,7 @@ std::vector<std::string> known_config_keys() {
   for (auto k : kBackoffKeys) keys.push_back("backoff." + std::string(k));
   for (auto k : kLimitNames) keys.push_back("limits." + std::string(k));
   for (auto k : kResourcesKeys) keys.push_back("resources." + std::string(k));
+  for (size_t i = 0; i < kSandboxKeyCount; ++i) keys.push_back("sandbox." + std::string(kSandboxKeys[i]));
   return keys;
 }
 

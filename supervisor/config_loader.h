@@ -197,6 +197,7 @@ class Loader {
   bool read_log_target(const toml::node& n, std::string_view key, LogTarget& target, std::string& path);
   bool key_critical(Draft& d, const toml::node& n);
   bool key_resources(Draft& d, const toml::node& n);
+  bool key_sandbox(Draft& d, const toml::node& n);
 
   // ready and health (config_checks.cc).
   struct CheckDraft {

@@ -4,6 +4,7 @@
 #include "base/values.h"
 #include "supervisor/config_loader.h"
 #include "supervisor/config_resources_load.h"
+#include "supervisor/config_sandbox_load.h"
 
 namespace superd::config_internal {
 namespace {
@@ -46,6 +47,7 @@ const Loader::ServiceKey Loader::kServiceKeys[] = {
     {"log_timestamps", &Loader::key_log_timestamps},
     {"critical", &Loader::key_critical},
     {"resources", &Loader::key_resources},
+    {"sandbox", &Loader::key_sandbox},
 };
 
 std::vector<std::string_view> Loader::service_key_names() {
@@ -307,6 +309,17 @@ bool Loader::key_resources(Draft& d, const toml::node& n) {
   };
   const std::string where = d.cfg.name.empty() ? "[defaults]" : "service " + quoted(d.cfg.name);
   return load_resources(n, where, d.cfg.resources, sink);
+}
+
+// [service.NAME.sandbox] and [defaults.sandbox]: key by key onto what [defaults] gave.
+bool Loader::key_sandbox(Draft& d, const toml::node& n) {
+  const std::string where = d.cfg.name.empty() ? "[defaults.sandbox]" : "[service." + d.cfg.name + ".sandbox]";
+  bool ok = true;
+  load_sandbox(n, where, d.cfg.sandbox, [&](const toml::source_position& p, std::string message) {
+    errors_.at(errors_.pos_of(p), std::move(message));
+    ok = false;
+  });
+  return ok;
 }
 
 }  // namespace superd::config_internal

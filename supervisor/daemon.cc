@@ -59,7 +59,7 @@ Daemon::~Daemon() {
   sigemptyset(&late);
   for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1}) sigaddset(&late, sig);
   pthread_sigmask(SIG_BLOCK, &late, nullptr);
-  host_.close_all();
+  host_.release();
   server_.reset();
   sigterm_.reset();
   sigint_.reset();
@@ -255,7 +255,14 @@ nlohmann::json Daemon::reload_config() {
 void Daemon::stop_leftovers_of_previous_run() {
   const std::string path = config_.supervisor.state_dir + "/running.json";
   std::vector<Leftover> leftovers;
-  for (const auto& rec : load_running(path)) {
+  std::string problem;
+  const auto records = load_running(path, &problem);
+  if (!problem.empty()) {
+    spdlog::warn("{}; a process it named cannot be stopped: check for leftovers of a "
+                 "previous superd",
+                 problem);
+  }
+  for (const auto& rec : records) {
     auto start = process_start_time(rec.pid);
     if (!start || *start != rec.start_time) continue;  // gone, or the pid was reused
     Leftover l{rec.service, rec.pid, SIGTERM, true, std::chrono::milliseconds(10000)};

@@ -72,6 +72,11 @@ void ProcessHost::close_all() {
   readiness_.clear();
 }
 
+void ProcessHost::release() {
+  close_all();
+  reaper_.reset();
+}
+
 // ---- definitions ---------------------------------------------------------------
 
 void ProcessHost::attach(Service& service) {

@@ -52,8 +52,12 @@ class ProcessHost : public SupervisorHost {
 
   Slot* slot(const Service& service) const;
   uv_loop_t* loop() const { return loop_; }
-  // Close every handle of every slot (shutdown), once nothing runs.
+  // Close every handle of every slot (shutdown), once nothing runs. May run inside the
+  // reaper's own callback, so the reaper stays (unreferenced) until release().
   void close_all();
+  // Free what close_all() had to keep: call from outside any callback, before the
+  // loop's last run.
+  void release();
 
   // SupervisorHost.
   TimePoint now() override;

@@ -22,8 +22,14 @@ bool save_running(const std::string& path, const std::vector<RunningRecord>& rec
   const std::string text = doc.dump() + "\n";
   const std::string tmp = path + ".tmp";
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
-  if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+  if (!fd) {
     *error = tmp + ": " + std::strerror(errno);
+    return false;
+  }
+  const ssize_t n = ::write(fd.get(), text.data(), text.size());
+  if (n != static_cast<ssize_t>(text.size())) {
+    *error = tmp + ": " + std::strerror(n < 0 ? errno : ENOSPC);  // short: the disk is full
+    ::unlink(tmp.c_str());  // the old record stays, and nothing half-written lies about
     return false;
   }
   fd.reset();
@@ -31,28 +37,37 @@ bool save_running(const std::string& path, const std::vector<RunningRecord>& rec
   // crash no leftover can exist), and it is written at every spawn.
   if (::rename(tmp.c_str(), path.c_str()) < 0) {
     *error = "rename to " + path + ": " + std::strerror(errno);
+    ::unlink(tmp.c_str());
     return false;
   }
   return true;
 }
 
-std::vector<RunningRecord> load_running(const std::string& path) {
+std::vector<RunningRecord> load_running(const std::string& path, std::string* problem) {
   std::vector<RunningRecord> out;
   std::ifstream in(path);
   if (!in) return out;
   std::stringstream text;
   text << in.rdbuf();
   auto doc = nlohmann::json::parse(text.str(), nullptr, false);
-  if (!doc.is_array()) return out;
+  if (!doc.is_array()) {
+    if (problem) *problem = path + ": not a list of records";
+    return out;
+  }
+  int malformed = 0;
   for (const auto& r : doc) {
     if (!r.is_object() || !r.value("pid", nlohmann::json()).is_number_integer() ||
         !r.value("start_time", nlohmann::json()).is_number_unsigned() ||
         !r.value("service", nlohmann::json()).is_string()) {
+      ++malformed;
       continue;
     }
     RunningRecord rec{r["service"].get<std::string>(), r["pid"].get<pid_t>(),
                       r["start_time"].get<uint64_t>()};
     if (rec.pid > 1) out.push_back(rec);
+  }
+  if (malformed > 0 && problem) {
+    *problem = path + ": ignored " + std::to_string(malformed) + " malformed records";
   }
   return out;
 }

@@ -21,10 +21,13 @@ struct RunningRecord {
 
 // state_dir/running.json: one record per main process (a service has two during a
 // start-new-first restart). Written with rename, so a reader sees the old or the new
-// file, never half of one.
+// file, never half of one (a failed write leaves the old file and no temp file).
 bool save_running(const std::string& path, const std::vector<RunningRecord>& records,
                   std::string* error);
-std::vector<RunningRecord> load_running(const std::string& path);
+// The well-formed records of the file; none when it is missing. A file that is there but
+// not a JSON array, or has malformed records, is read as far as it goes and *problem
+// says what was wrong (a damaged file may hide leftovers that cannot be stopped).
+std::vector<RunningRecord> load_running(const std::string& path, std::string* problem = nullptr);
 
 // state_dir/superd.lock, held (flock) for the life of the daemon, with its pid inside.
 class StateLock {

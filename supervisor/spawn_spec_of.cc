@@ -1,5 +1,7 @@
 #include "supervisor/spawn_spec_of.h"
 
+#include "supervisor/sandbox_spec_of.h"
+
 namespace superd {
 
 SpawnSpec spawn_spec_of(const ServiceConfig& config) {
@@ -12,6 +14,7 @@ SpawnSpec spawn_spec_of(const ServiceConfig& config) {
   spec.limits.assign(config.limits.begin(), config.limits.end());
   spec.environment.assign(config.environment.begin(), config.environment.end());
   spec.env_file = config.env_file;
+  spec.sandbox = sandbox_spec_of(config.sandbox);
   return spec;
 }
 

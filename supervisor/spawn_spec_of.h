@@ -6,7 +6,7 @@
 
 namespace superd {
 
-// Command, identity, directory, umask, limits and environment of `config`. The caller
+// Command, identity, directory, umask, limits, environment and sandbox of `config`. The caller
 // adds what belongs to one process: its fds and superd's own variables.
 SpawnSpec spawn_spec_of(const ServiceConfig& config);
 

@@ -128,25 +128,6 @@ class Spawned {
 
 pid_t pid_of(const Superd& d, const std::string& name) { return d.status(name).value("pid", 0); }
 
-pid_t parent_of(pid_t pid) {
-  std::string text = read_file("/proc/" + std::to_string(pid) + "/stat");
-  auto close = text.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream rest(text.substr(close + 2));
-  char state;
-  pid_t ppid = 0;
-  rest >> state >> ppid;
-  return ppid;
-}
-
-long rss_kib(pid_t pid) {
-  std::istringstream in(read_file("/proc/" + std::to_string(pid) + "/status"));
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
-  }
-  return -1;
-}
-
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -310,7 +291,7 @@ TEST(Control, StatusJsonFieldByField) {
   EXPECT_EQ(app["state"], "running");
   ASSERT_TRUE(app["pid"].is_number_integer()) << app.dump();
   pid_t pid = app["pid"].get<pid_t>();
-  EXPECT_TRUE(process_alive(pid));
+  EXPECT_TRUE(process_alive(proc_key(pid)));
   EXPECT_EQ(parent_of(pid), d.pid()) << "the pid is superd's child";
   ASSERT_TRUE(app["since"].is_number()) << app.dump();
   EXPECT_GE(app["since"].get<double>(), before - 1);
@@ -362,8 +343,10 @@ TEST(Control, StartStopRestartReplyWhenTheTransitionHasFinished) {
   TempDir dir;
   Superd d(dir, service("a", {"--pause"}, "enabled = false\nstart_seconds = \"300ms\"") +
                     service("b", {"--pause"}, "enabled = false") +
+                    // It exits at once; a start_seconds no slow start reaches keeps that a
+                    // quick failure on any machine, under ASan too.
                     service("bad", {"--exit", "1"},
-                            "enabled = false\nstart_retries = 2\n"
+                            "enabled = false\nstart_retries = 2\nstart_seconds = \"60s\"\n"
                             "backoff = { initial = \"20ms\", max = \"20ms\" }"));
   ASSERT_TRUE(d.start());
   ASSERT_TRUE(d.wait_state("a", "stopped"));
@@ -374,6 +357,7 @@ TEST(Control, StartStopRestartReplyWhenTheTransitionHasFinished) {
   ASSERT_EQ(r.exit_code, 0) << show(r);
   pid_t a1 = pid_of(d, "a");
   ASSERT_GT(a1, 0);
+  const ProcKey a1_key = proc_key(a1);
   EXPECT_EQ(r.out, "a: running (pid " + std::to_string(a1) + ")\n");
   EXPECT_EQ(r.err, "");
   EXPECT_GE(took, 290ms) << "start replies once running, after start_seconds";
@@ -388,14 +372,15 @@ TEST(Control, StartStopRestartReplyWhenTheTransitionHasFinished) {
   pid_t a2 = pid_of(d, "a");
   EXPECT_NE(a2, a1);
   EXPECT_GT(a2, 0);
-  EXPECT_FALSE(process_alive(a1)) << "the old process is gone when restart returns";
+  const ProcKey a2_key = proc_key(a2);
+  EXPECT_FALSE(process_alive(a1_key)) << "the old process is gone when restart returns";
   EXPECT_EQ(r.out, "a: running (pid " + std::to_string(a2) + ")\n");
   EXPECT_EQ(d.status("a")["state"], "running");
 
   r = ctl(d, {"stop", "a"});
   ASSERT_EQ(r.exit_code, 0) << show(r);
   EXPECT_EQ(r.out, "a: stopped\n");
-  EXPECT_FALSE(process_alive(a2)) << "stopped means its process is gone";
+  EXPECT_FALSE(process_alive(a2_key)) << "stopped means its process is gone";
   EXPECT_EQ(d.status("a")["state"], "stopped");
   r = ctl(d, {"stop", "a"});
   EXPECT_EQ(r.exit_code, 0) << show(r);
@@ -404,6 +389,7 @@ TEST(Control, StartStopRestartReplyWhenTheTransitionHasFinished) {
   r = ctl(d, {"start", "a", "b"});
   ASSERT_EQ(r.exit_code, 0) << show(r);
   pid_t pa = pid_of(d, "a"), pb = pid_of(d, "b");
+  const ProcKey pa_key = proc_key(pa);
   EXPECT_EQ(r.out, "a: running (pid " + std::to_string(pa) + ")\nb: running (pid " +
                        std::to_string(pb) + ")\n");
   // --json: the daemon's result.
@@ -417,6 +403,7 @@ TEST(Control, StartStopRestartReplyWhenTheTransitionHasFinished) {
   EXPECT_NE(doc["services"][0]["pid"], pb);
   EXPECT_EQ(doc["services"][0]["pid"], pid_of(d, "b"));
   pb = pid_of(d, "b");
+  const ProcKey pb_key = proc_key(pb);
 
   // A failed start: exit 1, the reason on stderr and in the state line.
   r = ctl(d, {"start", "bad"});
@@ -439,8 +426,8 @@ TEST(Control, StartStopRestartReplyWhenTheTransitionHasFinished) {
   r = ctl(d, {"stop", "all"});
   ASSERT_EQ(r.exit_code, 0) << show(r);
   for (const char* name : {"a", "b", "bad"}) EXPECT_EQ(d.status(name)["state"], "stopped") << name;
-  EXPECT_FALSE(process_alive(pa));
-  EXPECT_FALSE(process_alive(pb));
+  EXPECT_FALSE(process_alive(pa_key));
+  EXPECT_FALSE(process_alive(pb_key));
   r = ctl(d, {"start", "all"});
   EXPECT_EQ(r.exit_code, 1) << "bad fails\n" << show(r);
   EXPECT_EQ(d.status("a")["state"], "running");
@@ -474,16 +461,17 @@ TEST(Control, ClientThatEndsItsInputStillGetsItsDeferredReply) {
   ASSERT_TRUE(c);
   ASSERT_FALSE(c->send_raw(R"({"id":7,"cmd":"restart","args":{"names":["a"]}})" "\n"));
   ASSERT_EQ(::shutdown(c->fd(), SHUT_WR), 0);
-  const auto t0 = SteadyClock::now();
   std::string error;
   auto reply = c->read_message(&error);
   ASSERT_TRUE(reply) << "no reply after the client's EOF: " << error;
-  EXPECT_GE(since(t0), 250ms) << "the reply waits for start_seconds of the new process";
   EXPECT_EQ((*reply)["id"], 7);
   EXPECT_EQ((*reply)["ok"], true) << reply->dump();
   const pid_t after = pid_of(d, "a");
   EXPECT_NE(after, before);
   EXPECT_EQ((*reply)["result"]["services"][0]["pid"], after);
+  // The reply came once the new process was running, start_seconds after its start.
+  EXPECT_EQ((*reply)["result"]["services"][0]["state"], "running") << reply->dump();
+  EXPECT_GE((*reply)["result"]["services"][0].value("uptime", 0.0), 0.3 - 0.002) << reply->dump();
   // Then the connection ends: nothing more is owed.
   EXPECT_FALSE(c->read_message(&error)) << "the server closes after the last reply";
 }
@@ -500,14 +488,17 @@ TEST(Control, RestartStartsAStoppedServiceAndStopWaitsForTheKill) {
 
   // stop returns once the process is gone: here only after stop_timeout and SIGKILL.
   const pid_t pid = pid_of(d, "stubborn");
+  const ProcKey pid_key = proc_key(pid);
   auto t0 = SteadyClock::now();
   r = ctl(d, {"stop", "stubborn"});
   const auto took = since(t0);
   EXPECT_EQ(r.exit_code, 0) << show(r);
   EXPECT_EQ(r.out, "stubborn: stopped\n");
   EXPECT_GE(took, 390ms) << "TERM is ignored; KILL comes after stop_timeout";
-  EXPECT_LT(took, 5s);
-  EXPECT_FALSE(process_alive(pid)) << "gone when stop returned";
+  EXPECT_NE(d.daemon_log().find("stubborn: stopping (stop_timeout (400ms) passed; sent KILL"),
+            std::string::npos)
+      << d.daemon_log();
+  EXPECT_FALSE(process_alive(pid_key)) << "gone when stop returned";
   EXPECT_EQ(d.status("stubborn")["state"], "stopped");
   EXPECT_EQ(d.status("stubborn")["last_exit"], "killed by signal KILL");
 }
@@ -593,8 +584,7 @@ TEST(Control, ConcurrentRestartsBothReturnAndPendingStartIsAnsweredAtShutdown) {
   EXPECT_EQ(r.exit_code, 0) << show(r);
   EXPECT_TRUE(wait_until([&] { return !starter.running(); }, 10s))
       << "superctl start still waiting after shutdown: " << read_file(out);
-  const pid_t superd = d.pid();
-  EXPECT_TRUE(wait_until([&] { return !process_alive(superd); }, 10s)) << "superd exits by itself";
+  EXPECT_TRUE(wait_until([&] { return !d.alive(); }, 10s)) << "superd exits by itself";
   EXPECT_EQ(d.stop(), 0) << d.daemon_log();
 }
 
@@ -618,6 +608,7 @@ TEST(Control, ReloadSendsReloadSignalAndSignalSendsAnySignal) {
     return n;
   };
   pid_t app = pid_of(d, "app");
+  const ProcKey app_key = proc_key(app);
 
   auto r = ctl(d, {"reload", "app"});
   EXPECT_EQ(r.exit_code, 0) << show(r);
@@ -673,7 +664,7 @@ TEST(Control, ReloadSendsReloadSignalAndSignalSendsAnySignal) {
   EXPECT_EQ(r.exit_code, 0) << show(r);
   pid_t again = d.wait_new_pid("app", app);
   ASSERT_GT(again, 0) << d.daemon_log();
-  EXPECT_FALSE(process_alive(app));
+  EXPECT_FALSE(process_alive(app_key));
   auto st = d.status("app");
   EXPECT_EQ(st["last_exit"], "killed by signal KILL");
   EXPECT_EQ(st["restarts"], 1);
@@ -687,6 +678,7 @@ TEST(Control, EnableDisableWithAndWithoutNow) {
   ASSERT_TRUE(d.start());
   ASSERT_TRUE(d.wait_state("app", "running"));
   pid_t app = pid_of(d, "app");
+  const ProcKey app_key = proc_key(app);
   const std::string state_file = d.state_dir() + "/enabled.json";
 
   auto r = ctl(d, {"disable", "app"});
@@ -700,7 +692,7 @@ TEST(Control, EnableDisableWithAndWithoutNow) {
   r = ctl(d, {"disable", "--now", "app"});
   ASSERT_EQ(r.exit_code, 0) << show(r);
   EXPECT_EQ(r.out, "app: stopped\n");
-  EXPECT_FALSE(process_alive(app));
+  EXPECT_FALSE(process_alive(app_key));
   EXPECT_EQ(d.status("app")["state"], "stopped");
   r = ctl(d, {"status"});
   EXPECT_EQ(r.exit_code, 0) << "nothing enabled is down\n" << show(r);
@@ -839,6 +831,7 @@ TEST(Control, StateFileIsNeverHalfWritten) {
 
   // A crash in the middle of a storm of writes leaves the old file or the new one.
   std::atomic<bool> storm_done{false};
+  std::atomic<int> stormed{0};
   std::thread storm([&] {
     auto s = std::make_unique<ipc::Client>();
     s->set_timeout(2s);
@@ -847,9 +840,11 @@ TEST(Control, StateFileIsNeverHalfWritten) {
       auto reply =
           s->request(i % 2 ? "enable" : "disable", {{"names", {"s" + std::to_string(i % 10)}}});
       if (!std::get_if<json>(&reply)) break;  // superd is gone
+      ++stormed;
     }
   });
-  std::this_thread::sleep_for(50ms);
+  // In the middle of the storm: after some writes, with more on the way.
+  EXPECT_TRUE(wait_until([&] { return stormed >= 50; })) << stormed;
   d.kill_hard();
   storm_done = true;
   storm.join();
@@ -876,6 +871,7 @@ TEST(Control, ReloadConfigAppliesOnlyTheDiff) {
     ASSERT_TRUE(d.wait_state(name, "running")) << name;
   const pid_t keep_pid = pid_of(d, "keep"), change_pid = pid_of(d, "change"),
               gone_pid = pid_of(d, "gone");
+  const ProcKey change_key = proc_key(change_pid), gone_key = proc_key(gone_pid);
 
   d.rewrite_services(keep + service("change", {"--print", "v2", "--pause"}) +
                      service("added", {"--pause"}) +
@@ -888,8 +884,8 @@ TEST(Control, ReloadConfigAppliesOnlyTheDiff) {
   EXPECT_EQ(pid_of(d, "keep"), keep_pid) << "unchanged keeps its pid";
   pid_t new_change = d.wait_new_pid("change", change_pid);
   EXPECT_GT(new_change, 0) << d.daemon_log();
-  EXPECT_TRUE(wait_until([&] { return !process_alive(change_pid); }, 5s));
-  EXPECT_TRUE(wait_until([&] { return !process_alive(gone_pid); }, 5s)) << "removed: stopped";
+  EXPECT_TRUE(wait_until([&] { return !process_alive(change_key); }, 5s));
+  EXPECT_TRUE(wait_until([&] { return !process_alive(gone_key); }, 5s)) << "removed: stopped";
   EXPECT_TRUE(d.wait_state("added", "running")) << d.daemon_log();
   EXPECT_EQ(d.status("added_off")["state"], "stopped") << "added but not enabled";
   EXPECT_EQ(d.status("idle")["state"], "stopped") << "changed while down: stays down";
@@ -975,7 +971,7 @@ TEST(Control, BrokenReloadConfigChangesNothingAndListsEveryLocation) {
   EXPECT_EQ(pid_of(d, "one"), one);
   EXPECT_EQ(pid_of(d, "two"), two);
   EXPECT_EQ(d.status("two")["state"], "running") << "not removed";
-  EXPECT_TRUE(d.status("three").empty()) << "not added";
+  EXPECT_TRUE(d.unknown("three")) << "not added: " << d.status("three").dump();
   r = ctl(d, {"--json", "reload-config"});
   EXPECT_EQ(r.exit_code, 1) << show(r);
   EXPECT_NE(r.err.find(at_bogus), std::string::npos) << r.err;
@@ -998,7 +994,7 @@ TEST(Control, BrokenReloadConfigChangesNothingAndListsEveryLocation) {
   EXPECT_NE(r.err.find(cfg), std::string::npos) << r.err;
   EXPECT_EQ(pid_of(d, "one"), one);
   EXPECT_EQ(pid_of(d, "two"), two);
-  EXPECT_TRUE(process_alive(d.pid()));
+  EXPECT_TRUE(d.alive());
 }
 
 TEST(Control, SighupIsReloadConfig) {
@@ -1009,12 +1005,13 @@ TEST(Control, SighupIsReloadConfig) {
   ASSERT_TRUE(d.wait_state("keep", "running"));
   ASSERT_TRUE(d.wait_state("gone", "running"));
   const pid_t keep_pid = pid_of(d, "keep"), gone_pid = pid_of(d, "gone");
+  const ProcKey gone_key = proc_key(gone_pid);
 
   d.rewrite_services(keep + service("added", {"--pause"}));
   ASSERT_EQ(::kill(d.pid(), SIGHUP), 0);
   EXPECT_TRUE(d.wait_state("added", "running")) << d.daemon_log();
-  EXPECT_TRUE(wait_until([&] { return !process_alive(gone_pid); }, 5s));
-  EXPECT_TRUE(d.status("gone").empty());
+  EXPECT_TRUE(wait_until([&] { return !process_alive(gone_key); }, 5s));
+  EXPECT_TRUE(d.unknown("gone")) << d.status("gone").dump();
   EXPECT_EQ(pid_of(d, "keep"), keep_pid);
   const pid_t added_pid = pid_of(d, "added");
 
@@ -1027,10 +1024,10 @@ TEST(Control, SighupIsReloadConfig) {
   EXPECT_TRUE(wait_until([&] { return d.daemon_log().find(where) != std::string::npos; }, 5s))
       << where << "\n"
       << d.daemon_log();
-  EXPECT_TRUE(process_alive(d.pid()));
+  EXPECT_TRUE(d.alive());
   EXPECT_EQ(pid_of(d, "keep"), keep_pid);
   EXPECT_EQ(pid_of(d, "added"), added_pid);
-  EXPECT_TRUE(d.status("more").empty());
+  EXPECT_TRUE(d.unknown("more")) << d.status("more").dump();
 }
 
 // ---- log ---------------------------------------------------------------------------
@@ -1195,8 +1192,7 @@ TEST(Control, FollowEndsWhenSuperdShutsDown) {
   EXPECT_EQ(r.exit_code, 0) << show(r);
   EXPECT_TRUE(wait_until([&] { return !follower.running(); }, 10s))
       << "superctl log -f ends when superd goes away";
-  const pid_t superd = d.pid();
-  EXPECT_TRUE(wait_until([&] { return !process_alive(superd); }, 10s));
+  EXPECT_TRUE(wait_until([&] { return !d.alive(); }, 10s));
   EXPECT_EQ(d.stop(), 0);
 }
 
@@ -1323,11 +1319,11 @@ TEST(Control, ShutdownStopsEverythingAndExits) {
   ASSERT_TRUE(d.start());
   ASSERT_TRUE(d.wait_state("a", "running"));
   ASSERT_TRUE(d.wait_state("b", "running"));
-  const pid_t a = pid_of(d, "a"), b = pid_of(d, "b"), superd = d.pid();
+  const ProcKey a = proc_key(pid_of(d, "a")), b = proc_key(pid_of(d, "b"));
   auto r = ctl(d, {"shutdown"});
   EXPECT_EQ(r.exit_code, 0) << show(r);
   EXPECT_EQ(r.err, "");
-  EXPECT_TRUE(wait_until([&] { return !process_alive(superd); }, 10s)) << "superd exits by itself";
+  EXPECT_TRUE(wait_until([&] { return !d.alive(); }, 10s)) << "superd exits by itself";
   EXPECT_FALSE(process_alive(a));
   EXPECT_FALSE(process_alive(b));
   EXPECT_EQ(d.stop(), 0) << "exit status 0\n" << d.daemon_log();
@@ -1361,16 +1357,20 @@ TEST(Control, SigtermDuringShutdownStillExitsZero) {
 // ---- authorization ------------------------------------------------------------------
 
 // hello and status as another user over the raw protocol, from a forked child.
+// With `egid`, the child runs as the user with that effective gid and no supplementary
+// groups (as a setgid program, or `sg`, would make it), instead of its own groups.
 json requests_as(const TestUser& user, const std::string& socket,
-                 const std::vector<std::string>& cmds) {
+                 const std::vector<std::string>& cmds, std::optional<gid_t> egid = std::nullopt) {
   int fds[2];
   if (::pipe(fds) < 0) return {};
   pid_t pid = ::fork();
   if (pid == 0) {
     ::close(fds[0]);
     std::string out;
-    if (::initgroups(user.name().c_str(), user.gid()) == 0 && ::setgid(user.gid()) == 0 &&
-        ::setuid(user.uid()) == 0) {
+    const bool groups_set = egid ? ::setgroups(0, nullptr) == 0 && ::setgid(*egid) == 0
+                                 : ::initgroups(user.name().c_str(), user.gid()) == 0 &&
+                                       ::setgid(user.gid()) == 0;
+    if (groups_set && ::setuid(user.uid()) == 0) {
       ipc::Client c;
       c.set_timeout(5s);
       json replies = json::array();
@@ -1470,7 +1470,7 @@ TEST(Control, PermissionDeniedOutsideSocketGroupAllowedThroughSupplementaryGroup
   }
   EXPECT_EQ(pid_of(d, "app"), app2) << "nothing was done for the outsider";
   EXPECT_EQ(d.status("app")["enabled"], true);
-  EXPECT_TRUE(process_alive(d.pid()));
+  EXPECT_TRUE(d.alive());
 
   json replies = requests_as(outsider, d.socket(), {"hello", "status", "stop"});
   ASSERT_TRUE(replies.is_array()) << replies.dump();
@@ -1486,6 +1486,31 @@ TEST(Control, PermissionDeniedOutsideSocketGroupAllowedThroughSupplementaryGroup
   ASSERT_EQ(replies.size(), 2u) << replies.dump();
   EXPECT_EQ(replies[1]["ok"], true) << replies.dump();
   EXPECT_EQ(pid_of(d, "app"), app2);
+}
+
+// SO_PEERCRED gives the peer's effective gid: a process running with socket_group as
+// its gid is a member, even when the user database does not list the user in it.
+TEST(Control, EffectiveGidOfTheSocketGroupAloneIsAuthorized) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to create users";
+  const std::string suffix = std::to_string(::getpid() % 100000);
+  const std::string group = "sdc-e" + suffix;
+  TestUser owner("sdc-eo" + suffix, {group});  // makes the group; not the user under test
+  TestUser user("sdc-eu" + suffix);
+  const gid_t group_gid = user.group_id(group);
+  ASSERT_NE(group_gid, static_cast<gid_t>(-1));
+  TempDir dir;
+  Superd d(dir, service("app", {"--pause"}), "socket_group = " + q(group));
+  ASSERT_TRUE(d.start());
+  ASSERT_TRUE(d.wait_state("app", "running"));
+  ASSERT_EQ(::chmod(d.socket().c_str(), 0666), 0);  // so that the file mode decides nothing
+
+  json with_gid = requests_as(user, d.socket(), {"status"}, group_gid);
+  ASSERT_TRUE(with_gid.is_array() && with_gid.size() == 1) << with_gid.dump();
+  EXPECT_EQ(with_gid[0]["ok"], true) << "egid " << group_gid << ": " << with_gid.dump();
+  // The same user with its own gid: refused. The gid made the difference.
+  json without = requests_as(user, d.socket(), {"status"}, user.gid());
+  ASSERT_TRUE(without.is_array() && without.size() == 1) << without.dump();
+  EXPECT_EQ(without[0]["error"]["code"], "permission_denied") << without.dump();
 }
 
 // ---- robustness over the raw socket -----------------------------------------------------
@@ -1546,7 +1571,7 @@ TEST(ControlRobustness, MalformedJsonAndUnknownCommandKeepTheConnection) {
   // Still usable after all of that.
   json reply = request(*c, "status");
   EXPECT_EQ(reply.value("ok", false), true) << reply.dump();
-  EXPECT_TRUE(process_alive(d.pid()));
+  EXPECT_TRUE(d.alive());
 }
 
 TEST(ControlRobustness, ClientThatVanishesMidRequest) {
@@ -1575,7 +1600,7 @@ TEST(ControlRobustness, ClientThatVanishesMidRequest) {
   auto r = ctl(d, {"status", "app"});
   EXPECT_EQ(r.exit_code, 0) << show(r);
   EXPECT_EQ(pid_of(d, "app"), second);
-  EXPECT_TRUE(process_alive(d.pid()));
+  EXPECT_TRUE(d.alive());
 }
 
 TEST(ControlRobustness, TwoMebibyteLineIsTooLargeThenClosed) {
@@ -1625,7 +1650,6 @@ TEST(ControlRobustness, HundredConcurrentClients) {
     clients.push_back(connect_client(d));
     ASSERT_TRUE(clients.back()) << i;
   }
-  auto t0 = SteadyClock::now();
   for (int i = 0; i < 100; ++i) {
     ASSERT_FALSE(
         clients[i]->send_raw("{\"id\": " + std::to_string(1000 + i) + ", \"cmd\": \"status\"}\n"));
@@ -1641,7 +1665,6 @@ TEST(ControlRobustness, HundredConcurrentClients) {
     ++answered;
   }
   EXPECT_EQ(answered, 100);
-  EXPECT_LT(since(t0), 3s);
   clients.clear();
 
   // And 100 superctl processes at once, from threads.
@@ -1669,11 +1692,13 @@ TEST(ControlRobustness, ConnectionsOverTheLimitAreTurnedAwayWithBusy) {
   for (int i = 0; i < 300 && !busy; ++i) {
     auto c = connect_client(d);
     ASSERT_TRUE(c);
-    // A held connection answers hello; the one over the limit gets busy and is closed.
-    ASSERT_FALSE(c->send_raw("{\"id\": 1, \"cmd\": \"hello\"}\n"));
+    // A held connection answers hello; the one over the limit gets busy and is closed,
+    // which can happen before this client has sent its hello (the send then fails with
+    // EPIPE, and the busy line is still there to read).
+    const auto send_error = c->send_raw("{\"id\": 1, \"cmd\": \"hello\"}\n");
     std::string error;
     auto m = c->read_message(&error);
-    ASSERT_TRUE(m) << i << ": " << error;
+    ASSERT_TRUE(m) << i << ": " << error << (send_error ? "; send: " + *send_error : "");
     if ((*m)["ok"] == false) {
       busy = *m;
       // Closed after busy: EOF, or a reset since the hello it sent was never read.
@@ -1702,7 +1727,13 @@ TEST(ControlRobustness, ConnectionsOverTheLimitAreTurnedAwayWithBusy) {
       },
       3s))
       << show(r);
-  EXPECT_TRUE(process_alive(d.pid()));
+  EXPECT_TRUE(d.alive());
+}
+
+// Nothing has arrived on `c` yet: no reply, no EOF.
+bool still_open_and_silent(ipc::Client& c) {
+  pollfd p{c.fd(), POLLIN, 0};
+  return ::poll(&p, 1, 0) == 0;
 }
 
 TEST(ControlRobustness, StalledHalfLineDoesNotBlockOthersAndTimesOut) {
@@ -1711,28 +1742,27 @@ TEST(ControlRobustness, StalledHalfLineDoesNotBlockOthersAndTimesOut) {
   ASSERT_TRUE(d.start());
   ASSERT_TRUE(d.wait_state("app", "running"));
   std::vector<std::unique_ptr<ipc::Client>> stalled;
+  const auto stalled_at = SteadyClock::now();
   for (int i = 0; i < 10; ++i) {
-    stalled.push_back(connect_client(d, 15s));
+    stalled.push_back(connect_client(d, 30s));
     ASSERT_TRUE(stalled.back());
     ASSERT_FALSE(stalled.back()->send_raw("{\"id\": 1, \"cmd\": \"sta"));
   }
-  const auto stalled_at = SteadyClock::now();
 
-  // Others are served promptly meanwhile.
+  // Others are served meanwhile: before the stalled lines are cut (10 s after their first
+  // byte), not after, which is what a loop blocked by them would do.
   auto other = connect_client(d);
   ASSERT_TRUE(other);
-  Ms worst{0};
   for (int i = 0; i < 50; ++i) {
-    auto t = SteadyClock::now();
     json reply = request(*other, "status");
-    worst = std::max(worst, since(t));
     ASSERT_EQ(reply.value("ok", false), true) << reply.dump();
   }
-  EXPECT_LT(worst, 500ms) << "slowest status while clients stall";
-  auto t = SteadyClock::now();
   auto r = ctl(d, {"restart", "app"});
   EXPECT_EQ(r.exit_code, 0) << show(r);
-  EXPECT_LT(since(t), 2s);
+  for (size_t i = 0; i < stalled.size(); ++i) {
+    EXPECT_TRUE(still_open_and_silent(*stalled[i]))
+        << "stalled connection " << i << " was answered or cut before the others were served";
+  }
 
   // A line finished late (but in time) is answered.
   ASSERT_FALSE(stalled[0]->send_raw("tus\"}\n"));
@@ -1742,15 +1772,14 @@ TEST(ControlRobustness, StalledHalfLineDoesNotBlockOthersAndTimesOut) {
   EXPECT_EQ((*m)["id"], 1);
   EXPECT_EQ((*m)["ok"], true);
 
-  // The ones that never finish are closed by the idle timeout.
+  // The ones that never finish are closed by the idle timeout (10 s): not at once.
   for (size_t i = 1; i < stalled.size(); ++i) {
     m = stalled[i]->read_message(&error);
     EXPECT_FALSE(m) << i << ": " << m->dump();
     EXPECT_TRUE(stalled[i]->at_eof()) << i << ": " << error;
   }
   const auto closed_after = since(stalled_at);
-  EXPECT_GT(closed_after, 1s) << "not closed at once";
-  EXPECT_LT(closed_after, 14s);
+  EXPECT_GE(closed_after, 9s) << "closed before the idle timeout";
   json reply = request(*other, "status");
   EXPECT_EQ(reply.value("ok", false), true) << "an idle complete connection is never timed out";
 }
@@ -1780,6 +1809,20 @@ struct FloodResult {
   int polls = 0;
 };
 
+// The last line of a file, read from its end (the flood's log is up to 1 MB).
+std::string last_line(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) return "";
+  const std::streamoff size = in.tellg();
+  const std::streamoff from = std::max<std::streamoff>(0, size - 4096);
+  std::string tail(static_cast<size_t>(size - from), '\0');
+  in.seekg(from);
+  in.read(tail.data(), static_cast<std::streamsize>(tail.size()));
+  if (!tail.empty() && tail.back() == '\n') tail.pop_back();
+  const auto nl = tail.rfind('\n');
+  return nl == std::string::npos ? tail : tail.substr(nl + 1);
+}
+
 // `followers` clients follow the log of a service that writes 100 MB, and never read.
 // The service's log file is on tmpfs, so that what superd holds is what the control
 // plane holds (a slow disk makes the log writer buffer too, a different matter).
@@ -1788,12 +1831,13 @@ void flood_with_stalled_followers(int followers, FloodResult* out) {
   ShmDir shm;
   ASSERT_FALSE(shm.path().empty());
   const std::string done = dir / "flood.done";
+  const std::string flood_log = shm.path() + "/flood.log";
   // 500 000 lines of 200 bytes: 100 MB, far over what superd may queue for a client.
   Superd d(dir, service("flood",
                         {"--line-bytes", "200", "--lines", "500000", "--stamp", done, "--pause"},
                         "enabled = false\nstart_seconds = \"50ms\"\nlog_max_bytes = \"1MB\"\n"
                         "log_backups = 1\nstdout = " +
-                            q(shm.path() + "/flood.log")) +
+                            q(flood_log)) +
                     service("app", {"--pause"}));
   ASSERT_TRUE(d.start());
   ASSERT_TRUE(d.wait_state("app", "running"));
@@ -1802,7 +1846,7 @@ void flood_with_stalled_followers(int followers, FloodResult* out) {
 
   std::vector<std::unique_ptr<ipc::Client>> stalled;
   for (int i = 0; i < followers; ++i) {
-    auto f = connect_client(d);
+    auto f = connect_client(d, within(5s));
     ASSERT_TRUE(f);
     int small = 4096;
     ::setsockopt(f->fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
@@ -1817,10 +1861,13 @@ void flood_with_stalled_followers(int followers, FloodResult* out) {
   }
   // From here on the followers read nothing until the flood is over.
 
-  auto other = connect_client(d);
+  auto other = connect_client(d, within(5s));  // the bound on each reply
   ASSERT_TRUE(other);
   json reply = request(*other, "start", {{"names", {"flood"}}});
   ASSERT_EQ(reply.value("ok", false), true) << reply.dump();
+  // Until superd has written the flood's last line: the writer has finished and nothing
+  // of it is still in flight (in the pipe, or in superd's buffers).
+  const std::string last = numbered(500000, 200);
   bool finished = wait_until(
       [&] {
         out->rss_peak = std::max(out->rss_peak, rss_kib(d.pid()));
@@ -1829,23 +1876,23 @@ void flood_with_stalled_followers(int followers, FloodResult* out) {
         out->slowest_status = std::max(out->slowest_status, since(t));
         ++out->polls;
         EXPECT_EQ(st.value("ok", false), true) << st.dump();
-        return file_exists(done);
+        if (!file_exists(done)) return false;
+        // Rotation at 1 MB may have just moved the last line into flood.log.1.
+        const std::string now = last_line(flood_log);
+        return (now.empty() ? last_line(flood_log + ".1") : now) == last;
       },
-      30s);
-  ASSERT_TRUE(finished) << "the flood did not finish";
-  // The output still in flight when the writer finished.
-  for (auto t = SteadyClock::now(); since(t) < 300ms;) {
-    out->rss_peak = std::max(out->rss_peak, rss_kib(d.pid()));
-    std::this_thread::sleep_for(10ms);
-  }
-  EXPECT_TRUE(process_alive(d.pid()));
+      within(60s));
+  ASSERT_TRUE(finished) << "the flood did not finish: " << last_line(flood_log).substr(0, 20);
+  out->rss_peak = std::max(out->rss_peak, rss_kib(d.pid()));
+  EXPECT_TRUE(d.alive());
 
   // Each follower was dropped: what was queued for it, then EOF.
   for (auto& f : stalled) {
     size_t received = 0;
     std::string error;
-    f->set_timeout(5s);
-    for (auto t0 = SteadyClock::now(); f->read_message(&error) && since(t0) < 20s;) ++received;
+    f->set_timeout(within(5s));
+    const auto t0 = SteadyClock::now();
+    for (int i = 0; i < 1000000 && since(t0) < 60s && f->read_message(&error); ++i) ++received;
     out->received.push_back(received);
     out->dropped.push_back(f->at_eof() || error.find("reset") != std::string::npos);
   }
@@ -1854,11 +1901,16 @@ void flood_with_stalled_followers(int followers, FloodResult* out) {
   EXPECT_EQ(r.exit_code, 0) << show(r);
   r = ctl(d, {"log", "flood", "-n", "1"});
   EXPECT_EQ(r.exit_code, 0) << show(r);
-  EXPECT_EQ(r.out, numbered(500000, 200) + "\n");
+  EXPECT_EQ(r.out, last + "\n");
 }
 
+// Under ASan these run in full but for the bound on superd's RSS, which ASan inflates
+// several times: the test then ends as skipped saying so, unless something else failed.
+// Every status during the flood must be answered within its client's 5 s timeout (a loop
+// blocked by the flood misses that, a busy machine does not; harness.h: within); the
+// slowest is printed.
+
 TEST(ControlRobustness, FollowerThatNeverReadsIsDroppedAndMemoryStaysBounded) {
-  SKIP_UNDER_SANITIZERS();
   FloodResult f;
   flood_with_stalled_followers(1, &f);
   if (HasFatalFailure()) return;
@@ -1869,15 +1921,14 @@ TEST(ControlRobustness, FollowerThatNeverReadsIsDroppedAndMemoryStaysBounded) {
       static_cast<long long>(f.slowest_status.count()));
   EXPECT_TRUE(f.dropped[0]) << "the follower was never closed (" << f.received[0] << " lines)";
   EXPECT_LT(f.received[0], 250000u);
+  if (kSanitized) GTEST_SKIP() << "RSS bound: checked in the release build (the rest passed)";
   EXPECT_LT(f.rss_peak, 64 * 1024)
       << "superd's VmRSS peaked at " << f.rss_peak << " KiB (started at " << f.rss_start << " KiB)";
-  EXPECT_LT(f.slowest_status, 1s) << "slowest status during the flood";
 }
 
 // Each stalled follower may hold max_output_bytes (8 MiB) of backlog; four of them must
 // not cost superd much more than that.
 TEST(ControlRobustness, FourStalledFollowersStayWithinTheirOutputBounds) {
-  SKIP_UNDER_SANITIZERS();
   FloodResult f;
   flood_with_stalled_followers(4, &f);
   if (HasFatalFailure()) return;
@@ -1886,9 +1937,9 @@ TEST(ControlRobustness, FourStalledFollowersStayWithinTheirOutputBounds) {
   for (size_t i = 0; i < f.dropped.size(); ++i) {
     EXPECT_TRUE(f.dropped[i]) << "follower " << i << " never closed";
   }
+  if (kSanitized) GTEST_SKIP() << "RSS bound: checked in the release build (the rest passed)";
   EXPECT_LT(f.rss_peak, 64 * 1024) << "4 x 8 MiB of allowed backlog, yet superd's VmRSS peaked at "
                                    << f.rss_peak << " KiB (started at " << f.rss_start << " KiB)";
-  EXPECT_LT(f.slowest_status, 1s);
 }
 
 }  // namespace

@@ -8,16 +8,23 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <random>
 #include <sstream>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "ipc/client.h"
 
@@ -35,16 +42,58 @@ std::string cmd(const std::vector<std::string>& args) {
   return out + "]";
 }
 
-int free_port() {
+namespace {
+
+// The lowest port the kernel hands out by itself (bind to port 0, connect).
+int ephemeral_low() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 32768, high = 60999;
+  in >> low >> high;
+  return low;
+}
+
+bool bindable(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // as superd binds
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   ::close(fd);
-  return ntohs(addr.sin_port);
+  return ok;
+}
+
+}  // namespace
+
+int free_port() {
+  static std::mutex mu;
+  std::lock_guard lock(mu);
+  // 20000 up to the ephemeral range: clear of the well-known ports other software uses
+  // here (8000, 8080, 6379, 5555...).
+  const int low = 20000, high = std::max(low + 1000, ephemeral_low());
+  const std::string dir = "/tmp/superd-test-ports";
+  ::mkdir(dir.c_str(), 0755);
+  static std::mt19937 rng(static_cast<unsigned>(::getpid()) ^
+                          static_cast<unsigned>(std::random_device{}()));
+  const int span = high - low;
+  const int first = static_cast<int>(rng() % static_cast<unsigned>(span));
+  for (int i = 0; i < span; ++i) {
+    const int port = low + (first + i) % span;
+    const std::string path = dir + "/" + std::to_string(port);
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) continue;
+    // Another test (or another call in this one: a new open file description) holds it.
+    if (::flock(fd, LOCK_EX | LOCK_NB) < 0 || !bindable(port)) {
+      ::close(fd);
+      continue;
+    }
+    return port;  // fd stays open, and the lock held, until the process exits
+  }
+  ADD_FAILURE() << "no free port in " << low << ".." << high;
+  return 0;
 }
 
 TempDir::TempDir() {
@@ -130,19 +179,27 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& opt) {
 
 namespace {
 
-// Fields of /proc/PID/stat after the command: state, ppid, pgrp, session.
+// Fields of /proc/PID/stat after the command: state, ppid, pgrp, session, starttime.
 struct ProcStat {
   char state = '?';
   pid_t ppid = 0, pgrp = 0, session = 0;
+  unsigned long long start_time = 0;
 };
 
+// nullopt when the process is gone: /proc/PID missing (ENOENT), or it ended between the
+// open and the read (ESRCH, or an empty read).
 std::optional<ProcStat> proc_stat(pid_t pid) {
-  std::string text = read_file("/proc/" + std::to_string(pid) + "/stat");
+  const std::string text = read_file("/proc/" + std::to_string(pid) + "/stat");
   auto close = text.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
+  if (close == std::string::npos || close + 2 >= text.size()) return std::nullopt;
   ProcStat st;
   std::istringstream rest(text.substr(close + 2));
   rest >> st.state >> st.ppid >> st.pgrp >> st.session;
+  // Fields 7..21, then starttime (22); state was field 3.
+  std::string skip;
+  for (int field = 7; field <= 21; ++field) rest >> skip;
+  rest >> st.start_time;
+  if (!rest) return std::nullopt;
   return st;
 }
 
@@ -153,6 +210,7 @@ std::vector<pid_t> scan(Pred pred) {
   while (dirent* e = d ? ::readdir(d) : nullptr) {
     pid_t pid = std::atoi(e->d_name);
     if (pid <= 0) continue;
+    // Listed a moment ago, possibly gone now: proc_stat says nullopt and it is skipped.
     if (auto st = proc_stat(pid); st && pred(*st)) out.push_back(pid);
   }
   if (d) ::closedir(d);
@@ -161,9 +219,45 @@ std::vector<pid_t> scan(Pred pred) {
 
 }  // namespace
 
-bool process_alive(pid_t pid) {
+ProcKey proc_key(pid_t pid) {
+  auto st = pid > 0 ? proc_stat(pid) : std::nullopt;
+  return {pid, st ? st->start_time : 0};
+}
+
+bool process_exists(const ProcKey& key) {
+  if (key.pid <= 0 || key.start_time == 0) return false;
+  auto st = proc_stat(key.pid);
+  return st && st->start_time == key.start_time;
+}
+
+bool process_alive(const ProcKey& key) {
+  if (key.pid <= 0 || key.start_time == 0) return false;
+  auto st = proc_stat(key.pid);
+  return st && st->start_time == key.start_time && st->state != 'Z' && st->state != 'X';
+}
+
+pid_t parent_of(pid_t pid) {
   auto st = proc_stat(pid);
-  return st && st->state != 'Z' && st->state != 'X';
+  return st ? st->ppid : 0;
+}
+
+long rss_kib(pid_t pid) {
+  std::istringstream in(read_file("/proc/" + std::to_string(pid) + "/status"));
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  return -1;
+}
+
+int fd_count(pid_t pid) {
+  DIR* d = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
+  if (!d) return -1;
+  int n = 0;
+  errno = 0;
+  while (dirent* e = ::readdir(d)) n += e->d_name[0] != '.';
+  const bool gone = errno == ESRCH || errno == ENOENT;  // it ended while being listed
+  ::closedir(d);
+  return gone ? -1 : n;
 }
 
 std::vector<pid_t> processes_in_group(pid_t pgid) {
@@ -176,6 +270,16 @@ std::vector<pid_t> processes_of_session(pid_t sid) {
 
 std::vector<pid_t> zombie_children_of(pid_t parent) {
   return scan([parent](const ProcStat& s) { return s.ppid == parent && s.state == 'Z'; });
+}
+
+KillAtExit::~KillAtExit() {
+  for (const auto& key : keys_) {
+    if (!process_alive(key)) continue;
+    auto st = proc_stat(key.pid);
+    // A service's main process leads its own group: take the group with it.
+    if (st && st->pgrp == key.pid) ::kill(-key.pid, SIGKILL);
+    ::kill(key.pid, SIGKILL);
+  }
 }
 
 // ---- Superd --------------------------------------------------------------------
@@ -257,6 +361,15 @@ void Superd::kill_hard() {
   pid_ = -1;
 }
 
+bool Superd::alive() const {
+  if (pid_ <= 0) return false;
+  siginfo_t info{};
+  // WNOWAIT: look without reaping, so that stop() still gets the exit status.
+  if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) < 0)
+    return false;
+  return info.si_pid == 0;
+}
+
 std::string Superd::daemon_log() const { return read_file(stderr_path_); }
 
 RunResult Superd::ctl(const std::vector<std::string>& args) const {
@@ -266,14 +379,25 @@ RunResult Superd::ctl(const std::vector<std::string>& args) const {
 }
 
 nlohmann::json Superd::status(const std::string& name) const {
-  // An empty object (not null) when unreachable, so callers may use value() on it.
+  using nlohmann::json;
   ipc::Client client;
   client.set_timeout(5s);
-  if (client.connect(socket_)) return nlohmann::json::object();
+  if (auto error = client.connect(socket_)) return json{{"unreachable", "connect: " + *error}};
   auto reply = client.request("status", {{"names", {name}}});
-  auto* json = std::get_if<nlohmann::json>(&reply);
-  if (!json || !json->is_object() || !json->value("ok", false)) return nlohmann::json::object();
-  return (*json)["result"]["services"][0];
+  if (auto* error = std::get_if<std::string>(&reply)) return json{{"unreachable", *error}};
+  const json& r = std::get<json>(reply);
+  if (r.value("ok", false) && r.contains("result") && r["result"].contains("services") &&
+      r["result"]["services"].is_array() && r["result"]["services"].size() == 1) {
+    return r["result"]["services"][0];
+  }
+  if (!r.value("ok", true) && r.contains("error") && r["error"].value("code", "") == "not_found")
+    return json::object();
+  return json{{"unreachable", "unexpected reply: " + r.dump()}};
+}
+
+bool Superd::unknown(const std::string& name) const {
+  const auto st = status(name);
+  return st.is_object() && st.empty();
 }
 
 bool Superd::wait_state(const std::string& name, const std::string& state,
@@ -293,6 +417,51 @@ pid_t Superd::wait_new_pid(const std::string& name, pid_t old_pid,
       },
       timeout);
   return found;
+}
+
+// ---- TmpfsMount ----------------------------------------------------------------
+
+TmpfsMount::TmpfsMount(const std::string& path, const std::string& size, const std::string& mode)
+    : path_(path), filler_() {
+  std::error_code ec;
+  std::filesystem::create_directories(path_, ec);
+  const std::string options = "size=" + size + ",mode=" + mode;
+  if (::mount("tmpfs", path_.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) == 0) {
+    mounted_ = true;
+  } else {
+    error_ = "mount tmpfs on " + path_ + ": " + std::strerror(errno);
+  }
+}
+
+TmpfsMount::~TmpfsMount() {
+  if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
+}
+
+bool TmpfsMount::fill(const std::string& name) {
+  filler_ = path_ + "/" + name;
+  int fd = ::open(filler_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    error_ = filler_ + ": " + std::strerror(errno);
+    return false;
+  }
+  static const std::string block(4096, 'f');
+  // Bounded: a tmpfs of `size` takes at most size / 4096 blocks.
+  for (int i = 0; i < (1 << 20); ++i) {
+    ssize_t n = ::write(fd, block.data(), block.size());
+    if (n < 0 && errno == ENOSPC) break;
+    if (n < 0) {
+      error_ = filler_ + ": " + std::strerror(errno);
+      ::close(fd);
+      return false;
+    }
+    if (n < static_cast<ssize_t>(block.size())) continue;  // the last partial block
+  }
+  ::close(fd);
+  return true;
+}
+
+void TmpfsMount::remove_filler() {
+  if (!filler_.empty()) ::unlink(filler_.c_str());
 }
 
 // ---- TestUser ------------------------------------------------------------------

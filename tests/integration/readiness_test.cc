@@ -12,13 +12,13 @@
 
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "tests/integration/harness.h"
 
 namespace superd::test {
 namespace {
 
-// A free TCP port on 127.0.0.1 (bound and released; good enough on a quiet loopback).
 std::map<std::string, std::string> parse_info(const std::string& text) {
   std::map<std::string, std::string> out;
   std::istringstream in(text);
@@ -82,14 +82,37 @@ TEST(Listen, BindFailureIsFatalNamingTheAddress) {
   ::close(blocker);
 }
 
+// Still `starting` once superd itself says the process has been up well past
+// start_seconds: readiness is the check, not start_seconds. (uptime is superd's own
+// clock, and its start_seconds timer runs on the same loop that answers status.)
+::testing::AssertionResult starting_past_start_seconds(const Superd& d, const std::string& name,
+                                                       double start_seconds) {
+  nlohmann::json st;
+  const bool seen = wait_until([&] {
+    st = d.status(name);
+    return st.value("state", "") != "starting" || st.value("uptime", 0.0) >= 4 * start_seconds;
+  });
+  if (!seen) return ::testing::AssertionFailure() << "never got past start_seconds: " << st.dump();
+  if (st.value("state", "") != "starting")
+    return ::testing::AssertionFailure()
+           << name << " left starting before it was ready: " << st.dump() << "\n"
+           << d.daemon_log();
+  return ::testing::AssertionSuccess();
+}
+
 TEST(Ready, NotifyReadyMakesRunningOnlyWhenSent) {
   TempDir dir;
-  Superd d(dir, "[service.n]\ncommand = " + cmd({"--sleep", "300", "--notify", "READY=1\\nSTATUS=serving", "--pause"}) +
+  const std::string gate = dir / "gate";
+  Superd d(dir, "[service.n]\ncommand = " +
+                    cmd({"--wait-file", gate, "--notify", "READY=1\\nSTATUS=serving", "--pause"}) +
                     "\nready = \"notify\"\nstart_seconds = \"50ms\"\n");
   ASSERT_TRUE(d.start());
-  EXPECT_EQ(d.status("n")["state"], "starting");
+  EXPECT_TRUE(starting_past_start_seconds(d, "n", 0.05));
+  write_file(gate, "");
   ASSERT_TRUE(d.wait_state("n", "running"));
   EXPECT_EQ(d.status("n")["status_text"], "serving");
+  EXPECT_NE(d.daemon_log().find("n: starting -> running (ready)"), std::string::npos)
+      << d.daemon_log();
 }
 
 TEST(Ready, NotifyFromAForeignProcessIsIgnored) {
@@ -125,13 +148,21 @@ TEST(Ready, ReadyTimeoutIsAFailedStartWithTheReason) {
 
 TEST(Ready, LogLineMatchMakesRunning) {
   TempDir dir;
+  const std::string gate = dir / "gate";
   Superd d(dir, "[service.l]\ncommand = " +
-                    cmd({"--print", "booting", "--sleep", "200", "--print", "Application startup complete.", "--pause"}) +
-                    "\nready = { log = \"startup complete\", timeout = \"5s\" }\n");
+                    cmd({"--print", "booting", "--wait-file", gate, "--print",
+                         "Application startup complete.", "--pause"}) +
+                    "\nready = { log = \"startup complete\", timeout = \"30s\" }\n"
+                    "start_seconds = \"50ms\"\n");
   ASSERT_TRUE(d.start());
-  ASSERT_TRUE(d.wait_state("l", "running"));
-  auto st = d.status("l");
-  EXPECT_GE(st["uptime"].get<double>(), 0.0);
+  ASSERT_TRUE(wait_until([&] { return read_file(d.log_dir() + "/l.log") == "booting\n"; }))
+      << read_file(d.log_dir() + "/l.log");
+  // A line that does not match, and start_seconds long past: still starting.
+  EXPECT_TRUE(starting_past_start_seconds(d, "l", 0.05));
+  write_file(gate, "");
+  ASSERT_TRUE(d.wait_state("l", "running")) << d.daemon_log();
+  EXPECT_NE(d.daemon_log().find("l: starting -> running (ready)"), std::string::npos)
+      << d.daemon_log();
 }
 
 TEST(Ready, LogCheckSurvivesAVeryLongLine) {
@@ -145,7 +176,7 @@ TEST(Ready, LogCheckSurvivesAVeryLongLine) {
                     "]\nready = { log = \"^Listening on .*ready$\", timeout = \"5s\" }\n");
   ASSERT_TRUE(d.start());
   EXPECT_TRUE(d.wait_state("l", "running")) << d.daemon_log();
-  EXPECT_TRUE(process_alive(d.pid()));
+  EXPECT_TRUE(d.alive());
 }
 
 TEST(Ready, TcpAndHttpChecks) {
@@ -197,50 +228,84 @@ TEST(Health, FailingChecksRestartTheService) {
   EXPECT_NE(d.daemon_log().find("3 health checks failed in a row; restarting"), std::string::npos);
 }
 
-// A wrapper that fails when FLAG exists, so a restart's new instance can be made to fail.
+// A wrapper that fails when FLAG exists, so a restart's new instance can be made to fail,
+// and whose instances wait while HOLD exists before they print their ready line, so the
+// test decides when a new instance becomes ready. Every instance appends "PID ready" to
+// EVENTS just before its ready line, and "PID term" / "PID exit" when stopped.
 std::string wrapper(TempDir& dir) {
   const std::string path = dir / "serve.sh";
   write_file(path, "#!/bin/sh\nif [ -f " + (dir / "fail") + " ]; then echo broken; exit 1; fi\n"
-                   "exec " + testprog() + " --term-log " + (dir / "terms") +
-                       " 0 --sleep 200 --print 'ready to serve' --pause\n");
+                   "exec " + testprog() + " --term-log " + (dir / "events") + " 0 --wait-while " +
+                       (dir / "hold") + " --print-to " + (dir / "events") +
+                       " ready --print 'ready to serve' --pause\n");
   ::chmod(path.c_str(), 0755);
   return path;
 }
 
+std::string swap_service(TempDir& dir, int port) {
+  return "[service.app]\ncommand = [" + q(wrapper(dir)) + "]\nlisten = [\"tcp:127.0.0.1:" +
+         std::to_string(port) +
+         "\"]\nready = { log = \"ready to serve\", timeout = \"30s\" }\nstart_seconds = \"50ms\"\n";
+}
+
 TEST(SwapRestart, NewInstanceIsReadyBeforeTheOldOneIsAskedToStop) {
   TempDir dir;
-  const std::string script = wrapper(dir);
-  Superd d(dir, "[service.app]\ncommand = [" + q(script) + "]\nlisten = [\"tcp:127.0.0.1:" +
-                    std::to_string(free_port()) +
-                    "\"]\nready = { log = \"ready to serve\", timeout = \"5s\" }\nstart_seconds = \"50ms\"\n");
+  Superd d(dir, swap_service(dir, free_port()));
   ASSERT_TRUE(d.start());
   ASSERT_TRUE(d.wait_state("app", "running"));
-  pid_t old_pid = d.status("app")["pid"];
-  auto r = d.ctl({"restart", "app"});
+  const pid_t old_pid = d.status("app")["pid"];
+  const ProcKey old_key = proc_key(old_pid);
+  const std::string events = dir / "events";
+  const std::string o = std::to_string(old_pid);
+  ASSERT_EQ(read_file(events), o + " ready\n");
+
+  // The new instance is held before its ready line; the restart waits for it.
+  write_file(dir / "hold", "");
+  RunResult r;
+  std::thread restart([&] { r = d.ctl({"restart", "app"}); });
+  nlohmann::json st;
+  // Until the new instance has been up 4 x start_seconds (superd's own clock), held.
+  const bool held = wait_until([&] {
+    st = d.status("app");
+    return st.value("pid", 0) != 0 && st.value("pid", 0) != old_pid &&
+           st.value("uptime", 0.0) >= 0.2;
+  });
+  const std::string while_held = read_file(events);
+  ::unlink((dir / "hold").c_str());
+  restart.join();
+  ASSERT_TRUE(held) << "no new instance: " << st.dump() << "\n" << d.daemon_log();
+  const pid_t new_pid = st["pid"];
+  const std::string n = std::to_string(new_pid);
+  EXPECT_EQ(while_held, o + " ready\n")
+      << "the old instance was signalled while the new one was not ready yet";
+  EXPECT_EQ(st["state"], "starting") << st.dump();
+  EXPECT_EQ(st["old_pid"], old_pid) << "the old instance must still serve beside the new one";
+
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  pid_t new_pid = d.status("app")["pid"];
-  EXPECT_NE(new_pid, old_pid);
-  EXPECT_FALSE(process_alive(old_pid));
-  // The old instance heard TERM only after the new one was ready.
+  EXPECT_EQ(d.status("app")["pid"], new_pid);
+  EXPECT_FALSE(process_alive(old_key));
+  // In the services' own words: the new one was ready, then the old one heard TERM.
+  EXPECT_EQ(read_file(events), o + " ready\n" + n + " ready\n" + o + " term\n" + o + " exit\n");
+  // And in superd's: the new instance's ready came before the order to stop the old one
+  // (searched from the restart on: the first start was "ready" too).
   const std::string log = d.daemon_log();
-  auto ready_at = log.find("app: starting -> running (ready)");
-  auto old_stop = log.find("stopping the old instance pid " + std::to_string(old_pid));
+  const auto began = log.find("restart: starting a new instance beside pid " + o);
+  ASSERT_NE(began, std::string::npos) << log;
+  const auto ready_at = log.find("app: starting -> running (ready)", began);
+  const auto old_stop = log.find("stopping the old instance pid " + o, began);
   ASSERT_NE(ready_at, std::string::npos) << log;
   ASSERT_NE(old_stop, std::string::npos) << log;
-  EXPECT_LT(ready_at, old_stop);
-  EXPECT_EQ(read_file(dir / "terms"), std::to_string(old_pid) + " term\n" +
-                                          std::to_string(old_pid) + " exit\n");
+  EXPECT_LT(ready_at, old_stop) << log;
 }
 
 TEST(SwapRestart, FailedNewInstanceLeavesTheOldOneServing) {
   TempDir dir;
-  const std::string script = wrapper(dir);
-  Superd d(dir, "[service.app]\ncommand = [" + q(script) + "]\nlisten = [\"tcp:127.0.0.1:" +
-                    std::to_string(free_port()) +
-                    "\"]\nready = { log = \"ready to serve\", timeout = \"5s\" }\nstart_seconds = \"50ms\"\n");
+  Superd d(dir, swap_service(dir, free_port()));
   ASSERT_TRUE(d.start());
   ASSERT_TRUE(d.wait_state("app", "running"));
   pid_t old_pid = d.status("app")["pid"];
+  const ProcKey old_key = proc_key(old_pid);
+  const std::string o = std::to_string(old_pid);
   write_file(dir / "fail", "");
   auto r = d.ctl({"restart", "app"});
   EXPECT_EQ(r.exit_code, 1);
@@ -249,8 +314,8 @@ TEST(SwapRestart, FailedNewInstanceLeavesTheOldOneServing) {
   auto st = d.status("app");
   EXPECT_EQ(st["state"], "running");
   EXPECT_EQ(st["pid"], old_pid);
-  EXPECT_TRUE(process_alive(old_pid));
-  EXPECT_EQ(read_file(dir / "terms"), "") << "the old instance was never signalled";
+  EXPECT_TRUE(process_alive(old_key));
+  EXPECT_EQ(read_file(dir / "events"), o + " ready\n") << "the old instance was never signalled";
 }
 
 }  // namespace

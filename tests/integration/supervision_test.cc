@@ -3,6 +3,7 @@
 #include <grp.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -49,7 +51,8 @@ TEST(Supervision, CrashLoopBacksOffDoublingThenFatal) {
   TempDir dir;
   const std::string stamps = dir / "stamps";
   Superd d(dir, service("crash", {"--stamp", stamps, "--exit", "1"},
-                        "start_retries = 4\nbackoff = { initial = \"50ms\", max = \"150ms\" }"));
+                        "start_retries = 4\nstart_seconds = \"60s\"\n"
+                        "backoff = { initial = \"50ms\", max = \"150ms\" }"));
   ASSERT_TRUE(d.start());
   ASSERT_TRUE(d.wait_state("crash", "fatal", 10s)) << d.daemon_log();
   std::istringstream in(read_file(stamps));
@@ -58,12 +61,22 @@ TEST(Supervision, CrashLoopBacksOffDoublingThenFatal) {
   long long ns;
   while (in >> pid >> ns) times.push_back(ns);
   ASSERT_EQ(times.size(), 4u) << "start_retries quick failures, then fatal";
-  // Delays between starts: 50, 100, 150 (capped) ms, never shorter than configured.
+  // The schedule superd chose: 50, 100, then 150 (capped) ms, in that order.
+  const std::string log = d.daemon_log();
+  size_t at = 0;
+  for (const char* delay : {"50ms", "100ms", "150ms"}) {
+    const std::string line =
+        std::string("crash: starting -> backoff (exited with status 1; retrying in ") + delay + ")";
+    at = log.find(line, at);
+    ASSERT_NE(at, std::string::npos) << "no \"" << line << "\" in order:\n" << log;
+  }
+  // And it kept to it: no start came sooner than its delay (the service's own clock;
+  // the 1 ms is the loop clock's granularity). How close it stays is the benchmark's
+  // row 2, not a bound a loaded machine can be held to here.
   const long long expected[] = {50, 100, 150};
   for (int i = 0; i < 3; ++i) {
     long long delay_ms = (times[i + 1] - times[i]) / 1000000;
     EXPECT_GE(delay_ms, expected[i] - 1) << "delay " << i;
-    EXPECT_LT(delay_ms, expected[i] + 500) << "delay " << i;
   }
   auto st = d.status("crash");
   EXPECT_NE(st["reason"].get<std::string>().find("4 quick failures in a row"), std::string::npos)
@@ -149,6 +162,61 @@ TEST(Supervision, DropsPrivilegesToUserWithAllGroupsAndCleanEnvironment) {
   d.stop();
 }
 
+std::map<std::string, std::string> env_of(const std::string& info_text) {
+  std::map<std::string, std::string> env;
+  std::istringstream in(info_text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("env ", 0) != 0) continue;
+    const auto eq = line.find('=');
+    env[line.substr(4, eq - 4)] = eq == std::string::npos ? "" : line.substr(eq + 1);
+  }
+  return env;
+}
+
+// README: the environment is the base, then `environment`, then `env_file`, which wins
+// (as systemd's EnvironmentFile=) and is read again at every start.
+TEST(Supervision, EnvFileWinsOverEnvironmentAndIsReadAtEveryStart) {
+  TempDir dir;
+  const std::string env_file = dir / "app.env";
+  const std::string info = dir / "info";
+  write_file(env_file, "# the release\nSHARED=from-file\nFILE_ONLY=one\n");
+  Superd d(dir, service("app", {"--info", info, "--pause"},
+                        "environment = { SHARED = \"from-environment\", TABLE_ONLY = \"t\" }\n"
+                        "env_file = " + q(env_file) + "\nstart_seconds = \"50ms\""));
+  ASSERT_TRUE(d.start());
+  ASSERT_TRUE(d.wait_state("app", "running"));
+  const pid_t first = d.status("app")["pid"];
+  auto info_of = [&](pid_t pid) {
+    std::string text;
+    wait_until([&] {
+      text = read_file(info);
+      return text.rfind("pid " + std::to_string(pid) + "\n", 0) == 0;
+    });
+    return text;
+  };
+  auto env = env_of(info_of(first));
+  EXPECT_EQ(env["SHARED"], "from-file") << "env_file wins over environment";
+  EXPECT_EQ(env["TABLE_ONLY"], "t");
+  EXPECT_EQ(env["FILE_ONLY"], "one");
+
+  // A new file, then a crash: the respawned process gets the new values.
+  write_file(env_file, "SHARED=second\n");
+  ASSERT_EQ(::kill(first, SIGKILL), 0);
+  const pid_t second = d.wait_new_pid("app", first);
+  ASSERT_GT(second, 0) << d.daemon_log();
+  env = env_of(info_of(second));
+  EXPECT_EQ(env["SHARED"], "second") << "env_file is read again at a respawn";
+  EXPECT_EQ(env.count("FILE_ONLY"), 0u) << "nothing is kept from the old file";
+  EXPECT_EQ(env["TABLE_ONLY"], "t");
+
+  // And at a restart.
+  write_file(env_file, "SHARED=third\n");
+  ASSERT_EQ(d.ctl({"restart", "app"}).exit_code, 0);
+  const pid_t third = d.status("app")["pid"];
+  ASSERT_NE(third, second);
+  EXPECT_EQ(env_of(info_of(third))["SHARED"], "third") << "env_file is read again at a restart";
+}
+
 TEST(Supervision, StopModeMainSignalsOnlyTheMainPidFirst) {
   TempDir dir;
   const std::string log = dir / "terms";
@@ -208,7 +276,8 @@ TEST(Supervision, GrandchildIgnoringTermIsKilledAfterStopTimeout) {
   ASSERT_TRUE(d.start());
   ASSERT_TRUE(d.wait_state("app", "running"));
   ASSERT_TRUE(wait_until([&] { return file_exists(pidfile); }));
-  pid_t stubborn = std::stoi(read_file(pidfile));
+  const ProcKey stubborn = proc_key(std::stoi(read_file(pidfile)));
+  ASSERT_TRUE(process_alive(stubborn));
   pid_t main_pid = d.status("app")["pid"];
   auto t0 = std::chrono::steady_clock::now();
   ASSERT_EQ(d.ctl({"stop", "app"}).exit_code, 0);
@@ -228,7 +297,8 @@ TEST(Supervision, KillNineOfMainLeavesNoOldGroupMemberWhenNewOneStarts) {
   ASSERT_TRUE(d.start());
   ASSERT_TRUE(d.wait_state("app", "running"));
   ASSERT_TRUE(wait_until([&] { return file_exists(pidfile); }));
-  pid_t old_worker = std::stoi(read_file(pidfile));
+  const ProcKey old_worker = proc_key(std::stoi(read_file(pidfile)));
+  ASSERT_TRUE(process_alive(old_worker));
   pid_t old_main = d.status("app")["pid"];
   ::unlink(pidfile.c_str());
   ASSERT_EQ(::kill(old_main, SIGKILL), 0);
@@ -252,16 +322,34 @@ TEST(Supervision, KillNineOfMainLeavesNoOldGroupMemberWhenNewOneStarts) {
 
 TEST(Supervision, OrphansReparentedToSuperdAreReaped) {
   TempDir dir;
-  Superd d(dir, service("app", {"--orphan", "100", "--orphan", "150", "--pause"},
+  const std::string report = dir / "orphans";
+  Superd d(dir, service("app", {"--orphan-report", report, "100", "--orphan-report", report, "150",
+                                "--pause"},
                         "start_seconds = \"50ms\""));
   ASSERT_TRUE(d.start());
   ASSERT_TRUE(d.wait_state("app", "running"));
-  // The grandchildren now belong to superd (a subreaper) and end within 150 ms.
+  // Each grandchild says who adopted it once its parent had exited: superd, a subreaper,
+  // and not init (which would reap them just as well, and prove nothing about superd).
+  std::vector<std::pair<ProcKey, pid_t>> orphans;  // (grandchild, its new parent)
+  ASSERT_TRUE(wait_until([&] {
+    orphans.clear();
+    std::istringstream in(read_file(report));
+    for (pid_t pid, ppid; in >> pid >> ppid;) orphans.emplace_back(proc_key(pid), ppid);
+    return orphans.size() == 2;
+  })) << "the grandchildren did not report: " << read_file(report);
+  for (const auto& [orphan, adopter] : orphans) {
+    EXPECT_EQ(adopter, d.pid()) << "grandchild " << orphan.pid << " was adopted by pid " << adopter
+                                << ", not by superd (pid " << d.pid()
+                                << "): superd is not a child subreaper";
+  }
+  // They end within 150 ms; superd reaps them: gone from /proc, not left as zombies.
   EXPECT_TRUE(wait_until([&] {
-    pid_t app = d.status("app")["pid"];
-    return processes_in_group(app).size() == 1 && zombie_children_of(d.pid()).empty();
-  }, 5s));
+    return std::none_of(orphans.begin(), orphans.end(),
+                        [](const auto& o) { return process_exists(o.first); });
+  }, 5s)) << "an orphan was never reaped";
   EXPECT_TRUE(zombie_children_of(d.pid()).empty());
+  pid_t app = d.status("app")["pid"];
+  EXPECT_EQ(processes_in_group(app).size(), 1u);
 }
 
 TEST(Supervision, LogCaptureAcrossRotationsKeepsEveryLineOnce) {
@@ -280,7 +368,9 @@ TEST(Supervision, LogCaptureAcrossRotationsKeepsEveryLineOnce) {
     if (!file_exists(path)) continue;
     std::string text = read_file(path);
     EXPECT_LE(text.size(), 2000000u) << path;
-    if (!text.empty()) EXPECT_EQ(text.back(), '\n') << path << " ends mid-line";
+    if (!text.empty()) {
+      EXPECT_EQ(text.back(), '\n') << path << " ends mid-line";
+    }
     std::istringstream in(text);
     for (std::string l; std::getline(in, l);) {
       if (l == "done") continue;
@@ -300,8 +390,31 @@ TEST(Supervision, LogCaptureAcrossRotationsKeepsEveryLineOnce) {
   struct stat st {};
   ASSERT_EQ(::stat(base.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0640u);
-  ASSERT_EQ(::stat(d.log_dir().c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0002, 0u) << "log dir must not be world-writable";
+}
+
+// README: "The log directory is created 0750", and so is a directory superd creates for
+// a service's own log path; log files are 0640.
+TEST(Supervision, LogDirectoriesAreCreated0750) {
+  TempDir dir;
+  ::umask(022);  // what a service manager gives superd; superd's modes must survive it
+  Superd d(dir, service("app", {"--print", "hello", "--pause"}, "start_seconds = \"50ms\"") +
+                    service("deep", {"--print", "hi", "--pause"},
+                            "start_seconds = \"50ms\"\nstdout = \"sub/dir/deep.log\""));
+  ASSERT_FALSE(file_exists(d.log_dir()));
+  ASSERT_TRUE(d.start());
+  ASSERT_TRUE(wait_until([&] { return read_file(d.log_dir() + "/sub/dir/deep.log") == "hi\n"; }))
+      << d.daemon_log();
+  for (const std::string& path : {d.log_dir(), d.log_dir() + "/sub", d.log_dir() + "/sub/dir"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0) << path;
+    EXPECT_EQ(st.st_mode & 07777, 0750u) << path;
+    EXPECT_EQ(st.st_uid, ::geteuid()) << path;
+  }
+  for (const std::string& path : {d.log_dir() + "/app.log", d.log_dir() + "/sub/dir/deep.log"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0) << path;
+    EXPECT_EQ(st.st_mode & 07777, 0640u) << path;
+  }
 }
 
 TEST(Supervision, NotifiesSystemdReadyAndStopping) {

@@ -1,4 +1,4 @@
-"""ASGI entry point: gunicorn -k uvicorn.workers.UvicornWorker blog.asgi:application."""
+"""ASGI entry point: gunicorn -k asgi_worker.UvicornWorker blog.asgi:application."""
 import os
 
 from django.core.asgi import get_asgi_application

@@ -5,6 +5,8 @@
  *   --info FILE         write uid, gid, groups, umask, nofile limit, cwd, environment,
  *                       open fds and capabilities to FILE (written to FILE.tmp, renamed)
  *   --print TEXT        write TEXT and a newline to stdout
+ *   --print-to FILE TEXT  append "PID TEXT" to FILE (O_APPEND: one ordered record of
+ *                       events from several processes)
  *   --lines N           write N numbered lines ("line 1 <padding>") to stdout, fast
  *   --line-bytes N      length of each line written by --lines (default 100)
  *   --line-start N      number the next --lines / --lines-until from N (default: go on
@@ -19,6 +21,13 @@
  *   --child ARGS... --  fork a child in the same process group running ARGS as actions
  *   --orphan MS         fork a child that forks a grandchild living MS ms, and exits at
  *                       once: the grandchild is reparented to superd
+ *   --orphan-report FILE MS
+ *                       as --orphan, and the grandchild, once reparented, appends
+ *                       "PID PPID" (its new parent) to FILE before its MS ms
+ *   --wait-file FILE    wait until FILE exists (at most 60 s, then exit 93)
+ *   --wait-while FILE   wait while FILE exists (at most 60 s, then exit 93)
+ *   --alive FILE PID    append "PID alive" or "PID gone" (gone: no such process, or a
+ *                       zombie) to FILE
  *   --pidfile FILE      write this process's pid to FILE
  *   --sleep MS          sleep MS
  *   --exit CODE         exit with CODE now
@@ -37,6 +46,20 @@
  *                       live MS ms and exit, without waiting for them: once this process
  *                       is gone they are orphans no stop of the service reaches
  *   --pause             wait for signals forever (the default at the end)
+ *
+ * Probes, for the sandbox tests: each tries one thing from inside the process and
+ * prints one line to stdout, "probe WHAT: ok" or "probe WHAT: ENAME" (the errno's name):
+ *
+ *   --try-write PATH    create PATH and write to it
+ *   --try-read PATH     open PATH (a directory: list it) for reading
+ *   --list DIR          print "list DIR: name name ..." (sorted), or the errno
+ *   --try-socket FAM    socket(FAM) for inet, inet6, unix, packet or netlink
+ *   --try-bind H:PORT   bind an IPv4 TCP socket to H:PORT
+ *   --try-mmap-wx       an anonymous mapping both writable and executable
+ *   --try-syscall NAME  a harmless call of: chroot, sync, sethostname, setuid, unshare-net,
+ *                       personality, sched-fifo, chmod-suid, adjtimex, syslog, init_module
+ *   --status            print the Cap*, NoNewPrivs and Seccomp lines of /proc/self/status
+ *   --accept N          accept N connections on fd 3, writing "hi" to each
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -48,7 +71,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/timex.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -259,6 +289,186 @@ static void notify(const char* text) {
   close(fd);
 }
 
+static void probe_result(const char* what, const char* arg, int rc) {
+  if (rc >= 0) {
+    printf("probe %s %s: ok\n", what, arg);
+  } else {
+    const char* name = strerrorname_np(errno);
+    printf("probe %s %s: %s\n", what, arg, name ? name : "E?");
+  }
+}
+
+static void try_write(const char* path) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int rc = fd;
+  if (fd >= 0) {
+    rc = write(fd, "x\n", 2) == 2 ? 0 : -1;
+    close(fd);
+  }
+  probe_result("write", path, rc);
+}
+
+static void try_read(const char* path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int rc = fd;
+  if (fd >= 0) {
+    DIR* d = fdopendir(fd);
+    if (d) {
+      errno = 0;
+      rc = readdir(d) || errno == 0 ? 0 : -1;
+      closedir(d);
+    } else {
+      char c;
+      rc = read(fd, &c, 1) >= 0 ? 0 : -1;
+      close(fd);
+    }
+  }
+  probe_result("read", path, rc);
+}
+
+static int by_name(const void* a, const void* b) {
+  return strcmp(*(const char* const*)a, *(const char* const*)b);
+}
+
+static void list_dir(const char* path) {
+  DIR* d = opendir(path);
+  if (!d) {
+    probe_result("list", path, -1);
+    return;
+  }
+  static char names[256][256];
+  const char* sorted[256];
+  int n = 0;
+  struct dirent* e;
+  while ((e = readdir(d)) && n < 256) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    snprintf(names[n], sizeof names[n], "%s", e->d_name);
+    sorted[n] = names[n];
+    n++;
+  }
+  closedir(d);
+  qsort(sorted, n, sizeof sorted[0], by_name);
+  // One write for the whole line: a child of the same service writes to the same pipe.
+  static char line[1 << 16];
+  size_t len = (size_t)snprintf(line, sizeof line, "list %s:", path);
+  for (int i = 0; i < n && len < sizeof line; i++) len += (size_t)snprintf(line + len, sizeof line - len, " %s", sorted[i]);
+  if (len >= sizeof line) len = sizeof line - 1;
+  line[len++] = '\n';
+  ssize_t w = write(1, line, len);
+  (void)w;
+}
+
+static void try_socket(const char* family) {
+  int af = !strcmp(family, "inet")      ? AF_INET
+           : !strcmp(family, "inet6")   ? AF_INET6
+           : !strcmp(family, "unix")    ? AF_UNIX
+           : !strcmp(family, "packet")  ? AF_PACKET
+           : !strcmp(family, "netlink") ? AF_NETLINK
+                                        : -1;
+  int type = af == AF_PACKET ? SOCK_RAW : af == AF_NETLINK ? SOCK_RAW : SOCK_STREAM;
+  int fd = socket(af, type | SOCK_CLOEXEC, 0);
+  probe_result("socket", family, fd);
+  if (fd >= 0) close(fd);
+}
+
+static void try_bind(const char* host_port) {
+  char host[64];
+  snprintf(host, sizeof host, "%s", host_port);
+  char* colon = strrchr(host, ':');
+  if (!colon) return;
+  *colon = '\0';
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+  inet_pton(AF_INET, host, &addr.sin_addr);
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  int rc = fd < 0 ? -1 : bind(fd, (struct sockaddr*)&addr, sizeof addr);
+  probe_result("bind", host_port, rc);
+  if (fd >= 0) close(fd);
+}
+
+static void try_mmap_wx(void) {
+  void* p = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  probe_result("mmap", "wx", p == MAP_FAILED ? -1 : 0);
+  if (p != MAP_FAILED) munmap(p, 4096);
+}
+
+// Each call is made raw (the filters judge syscalls, not libc functions) with arguments
+// that change nothing even when it is allowed.
+static void try_syscall(const char* name) {
+  long rc = -1;
+  errno = ENOSYS;
+  if (!strcmp(name, "chroot")) {
+    rc = syscall(SYS_chroot, "/");
+  } else if (!strcmp(name, "sync")) {
+    rc = syscall(SYS_sync);
+  } else if (!strcmp(name, "sethostname")) {
+    char host[256] = "";
+    gethostname(host, sizeof host);
+    rc = syscall(SYS_sethostname, host, strlen(host));
+  } else if (!strcmp(name, "setuid")) {
+    rc = syscall(SYS_setuid, getuid());
+  } else if (!strcmp(name, "unshare-net")) {
+    rc = syscall(SYS_unshare, CLONE_NEWNET);
+  } else if (!strcmp(name, "personality")) {
+    rc = syscall(SYS_personality, PER_LINUX32);
+    if (rc >= 0) syscall(SYS_personality, PER_LINUX);
+  } else if (!strcmp(name, "sched-fifo")) {
+    struct sched_param sp = {.sched_priority = 1};
+    rc = syscall(SYS_sched_setscheduler, 0, SCHED_FIFO, &sp);
+    if (rc >= 0) {
+      sp.sched_priority = 0;
+      syscall(SYS_sched_setscheduler, 0, SCHED_OTHER, &sp);
+    }
+  } else if (!strcmp(name, "chmod-suid")) {
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/testprog-suid-%d", (int)getpid());
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd >= 0) close(fd);
+    rc = syscall(SYS_chmod, path, 04755);
+    int saved = errno;
+    unlink(path);
+    errno = saved;
+  } else if (!strcmp(name, "adjtimex")) {
+    struct timex tx = {.modes = 0};  // a read
+    rc = syscall(SYS_adjtimex, &tx);
+  } else if (!strcmp(name, "syslog")) {
+    rc = syscall(SYS_syslog, 10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+  } else if (!strcmp(name, "init_module")) {
+    rc = syscall(SYS_init_module, NULL, 0, "");
+  }
+  probe_result("syscall", name, rc < 0 ? -1 : 0);
+}
+
+static void print_status(void) {
+  FILE* st = fopen("/proc/self/status", "r");
+  char line[512];
+  while (st && fgets(line, sizeof line, st)) {
+    if (!strncmp(line, "Cap", 3) || !strncmp(line, "NoNewPrivs", 10) || !strncmp(line, "Seccomp", 7) ||
+        !strncmp(line, "Uid", 3)) {
+      for (char* c = line; *c; c++) {
+        if (*c == '\t') *c = ' ';
+      }
+      printf("status %s", line);
+    }
+  }
+  if (st) fclose(st);
+}
+
+static void accept_on_fd3(long count) {
+  for (long i = 0; i < count; i++) {
+    int c = accept4(3, NULL, NULL, SOCK_CLOEXEC);
+    if (c < 0) {
+      probe_result("accept", "fd3", -1);
+      return;
+    }
+    ssize_t n = write(c, "hi\n", 3);
+    (void)n;
+    close(c);
+    probe_result("accept", "fd3", 0);
+  }
+}
+
 static void daemonize(const char* pidfile) {
   pid_t child = fork();
   if (child == 0) {
@@ -269,6 +479,69 @@ static void daemonize(const char* pidfile) {
       snprintf(text, sizeof text, "%d\n", (int)getpid());
       write_file_atomic(pidfile, text);
       for (;;) pause();
+    }
+    _exit(0);
+  }
+  waitpid(child, NULL, 0);
+}
+
+/* Polls every 2 ms: this is the service under test, and a gate it waits at is opened
+ * by the test at a moment of its choosing. */
+static void wait_for_file(const char* path, int want_exists) {
+  for (long waited = 0; waited < 60000; waited += 2) {
+    if ((access(path, F_OK) == 0) == want_exists) return;
+    sleep_ms(2);
+  }
+  fprintf(stderr, "testprog: gave up waiting for %s to %s\n", path,
+          want_exists ? "exist" : "go away");
+  exit(93);
+}
+
+/* A live process, not a zombie (a zombie's pid still answers kill(pid, 0)). */
+static int process_alive(pid_t pid) {
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0; /* ENOENT or ESRCH: gone */
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0; /* ESRCH: it ended between open and read */
+  buf[n] = '\0';
+  const char* close_paren = strrchr(buf, ')');
+  if (!close_paren || close_paren[1] == '\0') return 0;
+  char state = close_paren[2];
+  return state != 'Z' && state != 'X';
+}
+
+static void report_alive(const char* path, pid_t pid) {
+  char line[64];
+  int n = snprintf(line, sizeof line, "%d %s\n", (int)pid, process_alive(pid) ? "alive" : "gone");
+  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+  if (fd < 0 || write(fd, line, n) != n) {
+    perror(path);
+    exit(91);
+  }
+  close(fd);
+}
+
+/* The grandchild of --orphan-report: once its parent has exited, its parent is whoever
+ * adopted it (superd when superd is a subreaper, else init). */
+static void orphan_report(const char* path, long ms) {
+  pid_t child = fork();
+  if (child == 0) {
+    pid_t parent = getpid();
+    if (fork() == 0) {
+      for (int i = 0; i < 5000 && getppid() == parent; i++) sleep_ms(1);
+      char line[64];
+      int n = snprintf(line, sizeof line, "%d %d\n", (int)getpid(), (int)getppid());
+      int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+      if (fd >= 0) {
+        ssize_t w = write(fd, line, n);
+        (void)w;
+        close(fd);
+      }
+      sleep_ms(ms);
+      _exit(0);
     }
     _exit(0);
   }
@@ -320,6 +593,7 @@ static int run(int argc, char** argv) {
     if (!strcmp(a, "--stamp")) stamp(v), i++;
     else if (!strcmp(a, "--info")) info(v), i++;
     else if (!strcmp(a, "--print")) printf("%s\n", v), i++;
+    else if (!strcmp(a, "--print-to")) append_line(v, i + 2 < argc ? argv[i + 2] : ""), i += 2;
     else if (!strcmp(a, "--line-bytes")) width = atol(v), i++;
     else if (!strcmp(a, "--lines")) lines(atol(v), width), i++;
     else if (!strcmp(a, "--line-start")) next_line = atol(v), i++;
@@ -356,6 +630,18 @@ static int run(int argc, char** argv) {
         _exit(0);
       }
       waitpid(child, NULL, 0);
+    } else if (!strcmp(a, "--orphan-report")) {
+      orphan_report(v, i + 2 < argc ? atol(argv[i + 2]) : 0);
+      i += 2;
+    } else if (!strcmp(a, "--wait-file")) {
+      wait_for_file(v, 1);
+      i++;
+    } else if (!strcmp(a, "--wait-while")) {
+      wait_for_file(v, 0);
+      i++;
+    } else if (!strcmp(a, "--alive")) {
+      report_alive(v, (pid_t)(i + 2 < argc ? atoi(argv[i + 2]) : 0));
+      i += 2;
     } else if (!strcmp(a, "--pidfile")) {
       char text[32];
       snprintf(text, sizeof text, "%d\n", (int)getpid());
@@ -367,6 +653,15 @@ static int run(int argc, char** argv) {
     else if (!strcmp(a, "--notify")) notify(v), i++;
     else if (!strcmp(a, "--hup-print")) print_on(SIGHUP, v), i++;
     else if (!strcmp(a, "--usr1-print")) print_on(SIGUSR1, v), i++;
+    else if (!strcmp(a, "--try-write")) try_write(v), i++;
+    else if (!strcmp(a, "--try-read")) try_read(v), i++;
+    else if (!strcmp(a, "--list")) list_dir(v), i++;
+    else if (!strcmp(a, "--try-socket")) try_socket(v), i++;
+    else if (!strcmp(a, "--try-bind")) try_bind(v), i++;
+    else if (!strcmp(a, "--try-mmap-wx")) try_mmap_wx();
+    else if (!strcmp(a, "--try-syscall")) try_syscall(v), i++;
+    else if (!strcmp(a, "--status")) print_status();
+    else if (!strcmp(a, "--accept")) accept_on_fd3(atol(v)), i++;
     else if (!strcmp(a, "--daemonize")) daemonize(v), i++;
     else if (!strcmp(a, "--alloc")) alloc_touch(atol(v)), i++;
     else if (!strcmp(a, "--fork-loop")) fork_loop(atol(v)), i++;
