@@ -158,7 +158,7 @@ TEST_F(RealCgroups, ChildStartsInItsLeaf) {
   auto spawned = spawn_in(*leaf, {"--pause"});
   ASSERT_TRUE(wait_until([&] { return own_cgroup_of(spawned.pid) == relative(*leaf); }, 5s))
       << own_cgroup_of(spawned.pid);
-  EXPECT_TRUE(test::process_alive(spawned.pid));
+  EXPECT_TRUE(test::process_alive(test::proc_key(spawned.pid)));
   // v1 leaves too (this host: memory and pids as v1), joined by the child before exec.
   for (const auto& v1 : leaf->v1) {
     auto want = v1.own_dir.substr(v1.own_dir.find('/', std::string("/sys/fs/cgroup/").size()));
@@ -216,9 +216,9 @@ TEST_F(RealCgroups, KillReachesADoubleForkedSessionThatIgnoresTerm) {
   const std::string pidfile = tmp / "daemon.pid";
   auto spawned = spawn_in(*leaf, {"--daemonize", pidfile, "--pause"});
   ASSERT_TRUE(wait_until([&] { return !test::read_file(pidfile).empty(); }, 5s));
-  pid_t daemon = std::stoi(test::read_file(pidfile));
-  EXPECT_NE(::getsid(daemon), spawned.pid) << "it left the session";
-  EXPECT_EQ(own_cgroup_of(daemon), relative(*leaf)) << "but not the cgroup";
+  const auto daemon = test::proc_key(std::stoi(test::read_file(pidfile)));
+  EXPECT_NE(::getsid(daemon.pid), spawned.pid) << "it left the session";
+  EXPECT_EQ(own_cgroup_of(daemon.pid), relative(*leaf)) << "but not the cgroup";
 
   uv_loop_t loop;
   uv_loop_init(&loop);
@@ -317,7 +317,7 @@ TEST_F(RealCgroups, LeftoversAreStoppedByLeaf) {
   const std::string pidfile = tmp / "daemon.pid";
   auto spawned = spawn_in(*leaf, {"--daemonize", pidfile, "--pause"});
   ASSERT_TRUE(wait_until([&] { return !test::read_file(pidfile).empty(); }, 5s));
-  pid_t daemon = std::stoi(test::read_file(pidfile));
+  const auto daemon = test::proc_key(std::stoi(test::read_file(pidfile)));
   // As a new superd sees it: leaves found below the root.
   auto found = tree_->existing_leaves();
   ASSERT_EQ(found.size(), 1u);
@@ -354,7 +354,7 @@ TEST_F(RealCgroups, ALeafOnceKilledIsMadeAnewForTheNextProcess) {
   ASSERT_TRUE(leaf) << error;
   auto second = spawn_in(*leaf, {"--pause"});
   std::this_thread::sleep_for(200ms);
-  EXPECT_TRUE(test::process_alive(second.pid));
+  EXPECT_TRUE(test::process_alive(test::proc_key(second.pid)));
   ::kill(second.pid, SIGKILL);
   reap(second.pid);
 }

@@ -85,7 +85,7 @@ TEST(Cgroups, StopReachesADoubleForkedSetsidDaemonThatIgnoresTerm) {
   ASSERT_TRUE(d.start()) << d.daemon_log();
   ASSERT_TRUE(d.wait_state("d", "running")) << d.daemon_log();
   ASSERT_TRUE(wait_until([&] { return pid_in(pidfile) > 0; }));
-  const pid_t daemon = pid_in(pidfile);
+  const auto daemon = proc_key(pid_in(pidfile));
   EXPECT_TRUE(process_alive(daemon));
   EXPECT_EQ(d.status("d").value("cgroup", ""), parent.path() + "/d");
 
@@ -105,15 +105,15 @@ TEST(Cgroups, KillOfTheMainPidStopsTheDaemonBeforeTheRestart) {
   ASSERT_TRUE(d.start()) << d.daemon_log();
   ASSERT_TRUE(d.wait_state("d", "running")) << d.daemon_log();
   ASSERT_TRUE(wait_until([&] { return pid_in(pidfile) > 0; }));
-  const pid_t daemon = pid_in(pidfile);
+  const auto daemon = proc_key(pid_in(pidfile));
   const pid_t main = d.status("d").value("pid", 0);
   ASSERT_GT(main, 0);
   ::kill(main, SIGKILL);
   const pid_t next = d.wait_new_pid("d", main, 15s);
   ASSERT_GT(next, 0) << d.daemon_log();
   EXPECT_FALSE(process_alive(daemon)) << "the old daemon was stopped before the new start";
-  ASSERT_TRUE(wait_until([&] { return pid_in(pidfile) != daemon && pid_in(pidfile) > 0; }));
-  const pid_t second = pid_in(pidfile);
+  ASSERT_TRUE(wait_until([&] { return pid_in(pidfile) != daemon.pid && pid_in(pidfile) > 0; }));
+  const auto second = proc_key(pid_in(pidfile));
   EXPECT_TRUE(process_alive(second));
   EXPECT_EQ(d.stop(), 0);
   EXPECT_FALSE(process_alive(second)) << "and at shutdown";
@@ -131,7 +131,7 @@ TEST(Cgroups, ACrashedSuperdsLeftoversAreStoppedByTheirCgroup) {
     ASSERT_TRUE(wait_until([&] { return pid_in(pidfile) > 0; }));
     first.kill_hard();
   }
-  const pid_t daemon = pid_in(pidfile);
+  const auto daemon = proc_key(pid_in(pidfile));
   ASSERT_TRUE(process_alive(daemon));
   Superd second(tmp, daemonizer(pidfile), parent.supervisor_toml());
   ASSERT_TRUE(second.start()) << second.daemon_log();

@@ -257,12 +257,12 @@ TEST(InitFlag, UnderAnotherInitTheSweepReachesEveryDescendant) {
                "cgroup = \"off\"\n", /*in_namespace=*/false, /*init_flag=*/true);
   ASSERT_TRUE(d.start()) << d.log();
   ASSERT_TRUE(wait_until([&] { return file_exists(dir / "escapee.pid"); }));
-  const pid_t escapee = std::stoi(read_file(dir / "escapee.pid"));
+  const auto escapee = proc_key(std::stoi(read_file(dir / "escapee.pid")));
   ASSERT_TRUE(process_alive(escapee));
   ::kill(d.host_pid(), SIGTERM);
   EXPECT_EQ(d.wait_exit(20s), 0) << d.log();
   EXPECT_TRUE(wait_until([&] { return !process_alive(escapee); }, 5s))
-      << "the escapee " << escapee << " outlived superd --init\n" << d.log();
+      << "the escapee " << escapee.pid << " outlived superd --init\n" << d.log();
   EXPECT_NE(line_of(d.log(), "sent TERM to 1 process left"), std::string::npos) << d.log();
 }
 
