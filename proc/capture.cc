@@ -12,6 +12,8 @@ namespace {
 // A service waits on a slow (but working) disk at most this long at a time; after that
 // its output is dropped and counted until the disk catches up.
 constexpr uint64_t kMaxPauseMs = 2000;
+// How often a pipe held back by a console that is behind looks again.
+constexpr uint64_t kLinesWaitMs = 5;
 }  // namespace
 
 std::unique_ptr<OutputPipe> OutputPipe::open(uv_loop_t* loop, OutputTarget target, std::string* error) {
@@ -161,6 +163,34 @@ void OutputPipe::resume() {
   paused_ = false;
   uv_timer_stop(pause_timer_.get());
   if (!splice_requested_) start_poll();
+}
+
+// A console behind: stop reading (the service waits on its pipe, as on a slow disk) and
+// look again every kLinesWaitMs; after kMaxPauseMs of it, read on and let the target drop
+// (counted) until it catches up. True: do not read now.
+bool OutputPipe::wait_for_lines_target() {
+  if (!target_.lines->congested()) {
+    congested_since_ = 0;
+    dropping_ = false;
+    return false;
+  }
+  if (dropping_) return false;
+  if (congested_since_ == 0) congested_since_ = unix_micros_now();
+  if (unix_micros_now() - congested_since_ > static_cast<UnixMicros>(kMaxPauseMs) * 1000) {
+    dropping_ = true;
+    return false;
+  }
+  paused_ = true;
+  stop_poll();
+  uv_timer_start(stall_timer_.get(), [](uv_timer_t* t) {
+    if (auto* self = static_cast<OutputPipe*>(t->data)) self->on_lines_wait_tick();
+  }, kLinesWaitMs, 0);
+  return true;
+}
+
+void OutputPipe::on_lines_wait_tick() {
+  paused_ = false;
+  start_poll();  // the next readable event decides again
 }
 
 int OutputPipe::add_listener(LineListener listener) {

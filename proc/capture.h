@@ -89,6 +89,8 @@ class OutputPipe {
   void emit(std::string_view line, std::string_view stamp, UnixMicros read_at);
   void pause();
   void resume();
+  bool wait_for_lines_target();
+  void on_lines_wait_tick();
 
   uv_loop_t* loop_;
   OutputTarget target_;
@@ -106,6 +108,7 @@ class OutputPipe {
   bool paused_ = false;
   bool dropping_ = false;  // the pause ran out: drop, do not pause, until there is room
   pid_t pid_ = 0;
+  UnixMicros congested_since_ = 0;  // line target: when it began to hold the pipe back
   std::map<int, LineListener> listeners_;
   int next_listener_ = 1;
   std::string partial_line_;  // only kept while lines are needed

@@ -57,6 +57,11 @@ void OutputPipe::read_into_file(int fd, ssize_t* n) {
 }
 
 void OutputPipe::read_lines(int fd, ssize_t* n) {
+  if (wait_for_lines_target()) {
+    *n = -1;
+    errno = EAGAIN;
+    return;
+  }
   char* buf = scratch_.reserve(kReadSize);
   *n = ::read(fd, buf, kReadSize);
   if (*n > 0) deliver(buf, static_cast<size_t>(*n), {}, unix_micros_now());

@@ -90,6 +90,11 @@ bool Console::write(std::string_view text, bool own_log) {
   return write_locked(text, {}, {});
 }
 
+bool Console::congested() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return kind_ != Kind::none && !broken_ && pending_.size() > kMaxPending / 2;
+}
+
 bool Console::write_line(std::string_view prefix, std::string_view text) {
   std::lock_guard<std::mutex> lock(mu_);
   return write_locked(prefix, text, "\n");

@@ -44,6 +44,8 @@ class Console : public std::enable_shared_from_this<Console> {
   bool write(std::string_view text, bool own_log = false);
   bool write_line(std::string_view prefix, std::string_view text);
   uint64_t dropped_lines() const { return dropped_total_.load(); }
+  // Half the bound is queued: readers of services' pipes wait before reading more.
+  bool congested();
   const std::string& name() const { return name_; }  // "stdout", "stderr"
   // The same file as fd (2>&1, or one terminal for both): one Console serves both.
   bool same_file_as(int fd) const;
@@ -96,6 +98,7 @@ class ConsoleLines : public LineTarget {
     if (!console_->write_line(prefix_, text)) ++dropped_;
   }
   uint64_t dropped_lines() const override { return dropped_; }
+  bool congested() const override { return console_->congested(); }
   std::string describe() const override {
     return "superd's " + console_->name() + ", each line prefixed '" + prefix_ + "'";
   }

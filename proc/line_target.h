@@ -22,6 +22,9 @@ class LineTarget {
   // For `superctl log`: where the lines went ("the journal (SYSLOG_IDENTIFIER=app)").
   virtual std::string describe() const = 0;
   virtual bool is_journal() const { return false; }
+  // Lines now would soon be dropped (a console behind): the pipe waits a bounded time
+  // before reading more, as a service waits on a slow disk.
+  virtual bool congested() const { return false; }
 };
 
 }  // namespace superd

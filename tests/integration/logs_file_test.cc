@@ -1,6 +1,7 @@
 // Log files: timestamps and --since/--until, reopen-logs after an external rotation,
 // and the splice path across many rotations with a follower coming and going.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <gtest/gtest.h>
 
@@ -105,7 +106,12 @@ TEST(Reopen, AfterAnExternalMoveNothingIsLostAndNothingIsInBoth) {
   Superd d(dir, service("app", {"--lines-until", go, "--print", "done", "--pause"}, "log_max_bytes = 0"));
   ASSERT_TRUE(d.start()) << d.daemon_log();
   const std::string path = d.log_dir() + "/app.log";
-  auto size_of = [](const std::string& p) { return read_file(p).size(); };
+  // By stat: the writer makes ~100 MB/s, so reading the file to learn its size soon
+  // takes longer than the file takes to grow.
+  auto size_of = [](const std::string& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  };
   ASSERT_TRUE(wait_until([&] { return size_of(path) > 200000; }, 10s));
   ASSERT_EQ(::rename(path.c_str(), (path + ".old1").c_str()), 0);
   auto r = d.ctl({"reopen-logs"});
@@ -152,10 +158,12 @@ TEST(Splice, EveryLineOnceInOrderAcrossRotationsWithAFollowerComingAndGoing) {
   ASSERT_TRUE(wait_until([&] { return logged() >= static_cast<uint64_t>(phase) * 100; }, 60s)) << d.daemon_log();
   {
     Child follower({superctl_bin(), "-s", d.socket(), "log", "-f", "-n", "0", "big"}, dir / "follow.out");
-    ASSERT_TRUE(wait_until([&] { return read_file(dir / "follow.out").size() > 2000000; }, 30s))
+    ASSERT_TRUE(wait_until([&] { return read_file(dir / "follow.out").size() > 300000; }, 30s))
         << read_file(dir / "follow.out").substr(0, 300);
   }  // the follower leaves while lines still flow
-  ::usleep(300000);
+  // And more flows by splice before the writer moves on.
+  const uint64_t after_follower = logged();
+  ASSERT_TRUE(wait_until([&] { return logged() >= after_follower + 8000000; }, 30s)) << d.daemon_log();
   write_file(go, "");
   ASSERT_TRUE(wait_until([&] { return read_file(path).find("done\n") != std::string::npos; }, 60s)) << d.daemon_log();
   Numbered n;
@@ -183,7 +191,9 @@ TEST(Splice, EveryLineOnceInOrderAcrossRotationsWithAFollowerComingAndGoing) {
   f.last = k - 1;
   check_numbered(followed, 100, f);
   EXPECT_EQ(f.bad + f.torn, 0) << f.first_problem;
-  EXPECT_GT(f.last - k, 10000);
+  // A follower that cannot keep up with ~100 MB/s is let go (its output bound), so only
+  // a few thousand lines are asked of it.
+  EXPECT_GT(f.last - k, 2000);
 }
 
 }  // namespace
