@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "import/import.h"
+#include "import/ini_file.h"
 
 namespace superd {
 namespace {
@@ -19,7 +20,7 @@ using importer::Origin;
 using importer::SourceFile;
 using importer::SourceKind;
 
-constexpr std::string_view kUsage = "usage: superd import [--from systemd|supervisord] FILE...\n";
+constexpr std::string_view kUsage = "usage: superd import [--from systemd|supervisord] [--instances N] FILE...\n";
 
 bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
@@ -107,6 +108,7 @@ class Reader {
 int run_import(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   std::optional<SourceKind> from;
   std::vector<std::string> files;
+  int64_t instances = 0;
   bool options = true;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -125,6 +127,14 @@ int run_import(const std::vector<std::string>& args, std::ostream& out, std::ost
         err << "superd import: --from takes systemd or supervisord, not '" << value << "'\n" << kUsage;
         return 1;
       }
+    } else if (options && (a == "--instances" || a.rfind("--instances=", 0) == 0)) {
+      std::string value = a == "--instances" ? (i + 1 < args.size() ? args[++i] : "") : a.substr(12);
+      auto n = importer::parse_int(value);
+      if (!n || *n < 1 || *n > 1000) {
+        err << "superd import: --instances takes a number from 1 to 1000, not '" << value << "'\n" << kUsage;
+        return 1;
+      }
+      instances = *n;
     } else if (options && a.size() > 1 && a[0] == '-') {
       err << "superd import: unknown option '" << a << "'\n" << kUsage;
       return 1;
@@ -138,6 +148,7 @@ int run_import(const std::vector<std::string>& args, std::ostream& out, std::ost
   }
 
   Import im;
+  im.template_instances = instances;
   Reader reader(im);
   for (const std::string& f : files) reader.read(f, from);
   if (im.errors.empty()) importer::link(im);

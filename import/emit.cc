@@ -127,6 +127,7 @@ void write_service(Writer& w, const ImportedService& s, const std::vector<Note>&
   w.str("stderr", s.stderr_path);
   w.str("log_max_bytes", s.log_max_bytes);
   w.integer("log_backups", s.log_backups);
+  w.integer("instances", s.instances);
   for (const Note& n : notes) {
     if (n.owner == s.name) w.line(comment_for(n));
   }

@@ -131,6 +131,7 @@ struct ImportedService {
   std::vector<std::string> after;
   Opt<std::string> stdout_path, stderr_path, log_max_bytes;
   Opt<int64_t> log_backups;
+  Opt<int64_t> instances;  // supervisord numprocs, a systemd template's --instances
 
   // For link().
   std::string unit;            // systemd: "uvicorn.service"
@@ -172,6 +173,9 @@ struct Import {
   std::vector<SocketUnit> sockets;
   std::vector<Note> notes;
   std::vector<InputError> errors;
+  // `--instances N`: a template unit ("celery@.service") becomes `instances = N`
+  // (0: not given, and a template is one instance).
+  int64_t template_instances = 0;
 
   void note(Origin at, std::string owner, std::string what, std::string why = {});
   void error(Origin at, std::string message);

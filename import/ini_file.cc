@@ -252,6 +252,11 @@ std::string expand(const IniEntry& e, const Expansions& x, const std::string& fi
       i = spec_end;
       continue;
     }
+    if (x.process_num_is_instance && name == "process_num") {
+      out += "{instance}";
+      i = spec_end;
+      continue;
+    }
     std::string why;
     auto piece = format_piece(name, *value, v.substr(close + 1, spec_end - close - 1), conv, &why);
     if (!piece) {

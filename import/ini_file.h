@@ -48,6 +48,9 @@ struct Expansions {
   int64_t process_num = 0;
   int64_t numprocs = 1;
   bool program = false;
+  // numprocs > 1 became `instances`: %(process_num) is superd's "{instance}", which
+  // counts from 0 and is not padded (numprocs_start and a width are reported apart).
+  bool process_num_is_instance = false;
 };
 
 // Python %-formatting with named values, as supervisord's expand(): "%(ENV_HOME)s",

@@ -65,6 +65,8 @@ class ProgramImport {
     return n;
   }
 
+  // numprocs=N is `instances = N`: %(process_num)s becomes {instance}, which counts from
+  // 0 (numprocs_start is reported) and is not zero-padded (a width is reported).
   void numprocs() {
     const IniEntry* n = get("numprocs");
     const IniEntry* start = get("numprocs_start");
@@ -75,14 +77,36 @@ class ProgramImport {
       auto v = integer(*n);
       if (v && *v > 1) {
         x_.numprocs = *v;
-        note(*n, "superd runs one process per service: let the program run its own workers "
-                 "(gunicorn --workers, celery --concurrency), or copy the service once per process");
+        x_.process_num_is_instance = true;
+        s_.instances = {*v, ""};
       }
     }
-    if (start && x_.numprocs <= 1 && x_.process_num != 0) note(*start, "");
+    if (start && x_.process_num != 0) {
+      note(*start, x_.numprocs > 1 ? "superd numbers instances from 0: {instance} is 0.." +
+                                         std::to_string(x_.numprocs - 1)
+                                   : "");
+    }
+    for (const char* key : {"command", "stdout_logfile", "stderr_logfile", "environment"}) {
+      const IniEntry* e = sec_.get(key);
+      if (x_.process_num_is_instance && e && padded_process_num(e->value)) {
+        note(*e, "%(process_num) with a width", "superd's {instance} is not padded: 3, not 03");
+      }
+    }
     if (const IniEntry* p = get("process_name"); p && p->value != "%(program_name)s") {
+      if (x_.process_num_is_instance) {
+        note(*p, "superd names the instances " + s_.name + "@0 .. " + s_.name + "@" +
+                     std::to_string(x_.numprocs - 1));
+        return;
+      }
       note(*p, "a superd service's process is named after the service");
     }
+  }
+
+  static bool padded_process_num(const std::string& v) {
+    const size_t at = v.find("%(process_num)");
+    if (at == std::string::npos) return false;
+    const size_t spec = at + std::string_view("%(process_num)").size();
+    return spec < v.size() && std::isdigit(static_cast<unsigned char>(v[spec]));
   }
 
   void command() {
@@ -205,6 +229,13 @@ class ProgramImport {
       if (upper == "SYSLOG") {
         note(*e, "superd writes output to log files, not to syslog");
         return "SYSLOG";
+      }
+      if (x_.process_num_is_instance && v.find("{instance}") == std::string::npos) {
+        // One file for every instance is a --check error in superd: each gets its own.
+        const size_t slash = v.rfind('/'), dot = v.rfind('.');
+        const size_t at = dot != std::string::npos && (slash == std::string::npos || dot > slash + 1) ? dot : v.size();
+        v.insert(at, "-{instance}");
+        note(*e, "one file for every instance", "superd gives each instance its own: " + v);
       }
       target = {v, ""};
       return v;

@@ -187,7 +187,7 @@ std::string ServiceImport::specifiers(const Entry& e) {
       case 'n': out += s_.unit; break;
       case 'N': out += stem; break;
       case 'p': out += prefix; break;
-      case 'i': case 'I': out += instance; break;
+      case 'i': case 'I': out += template_ ? "{instance}" : instance; break;
       case 't': out += "/run"; break;
       case 'S': out += "/var/lib"; break;
       case 'C': out += "/var/cache"; break;

@@ -10,6 +10,12 @@ ServiceImport::ServiceImport(const SourceFile& f, const UnitText& unit, std::str
   s_.name = s_.unit.substr(0, s_.unit.size() - std::string_view(".service").size());
   s_.at = {f.path, 0};
   s_.kind = SourceKind::systemd;
+  if (s_.name.size() > 1 && s_.name.back() == '@') {
+    template_ = true;
+    s_.name.pop_back();
+    s_.instances = {im.template_instances > 0 ? im.template_instances : 1,
+                    im.template_instances > 0 ? "" : "a template unit: give `--instances N` for N"};
+  }
 }
 
 void ServiceImport::run() {

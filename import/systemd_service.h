@@ -61,6 +61,7 @@ class ServiceImport {
   Import& im_;
   ImportedService s_;
   std::string user_;
+  bool template_ = false;  // "celery@.service": one service with `instances`, %i is {instance}
   std::string type_ = "simple";
   std::vector<std::pair<std::string, std::string>> env_;
 };

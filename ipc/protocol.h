@@ -8,9 +8,12 @@
 //
 // Arguments per command (all optional unless marked):
 //   hello                                      -> {"protocol", "version", "pid"}
-//   status         {"names": [..]}             -> {"services": [ServiceStatus...]}
+//   status         {"names": [..]}             -> {"services": [ServiceStatus...],
+//                                                  "groups": [Group...]}
 //   start|stop|restart|reload {"names": [..]} (required; "all" means every service)
 //                                              -> {"services": [ServiceStatus...]}
+//                  restart also {"parallel": K} (instances restarted at once, default 1)
+//                                              -> also {"rolls": [Roll...]}
 //   signal         {"signal": "HUP", "names": [..]}
 //   enable|disable {"names": [..], "now": false}
 //   log            {"name": "app", "lines": 20, "follow": false,
@@ -28,12 +31,24 @@
 //   shutdown                                   -> {}
 //   reopen-logs                                -> {"files": N} (closed and opened again by
 //                                                 name, each at its next line end)
+//   scale          {"name": "worker", "instances": N} (both required)
+//                                              -> {"service", "instances", "added": [..],
+//                                                  "removed": [..], "services": [..]}
 //
+// Names: a service's own name; NAME, the name of a service with `instances`, for every
+// current instance of it (none when scaled to 0: not an error); NAME@K for one instance.
 // ServiceStatus: {"name", "state", "pid" (0 when none), "since" (unix seconds),
 //   "uptime" (seconds the current process has run, 0 when none), "restarts",
 //   "enabled", "desired" ("up" | "down"), "last_exit" (e.g. "exited with status 1",
 //   "killed by signal KILL", "" before the first exit), "reason" (why the service is in
-//   its state: the fatal reason, a start failure; "" otherwise)}
+//   its state: the fatal reason, a start failure; "" otherwise), "service" (the table
+//   it comes from: its own name, or "worker" for "worker@1"), "instance" (its number,
+//   null for a service without `instances`)}
+// Group: {"service", "instances" (running now), "configured" (what the file says)}, one
+//   per service with `instances` that the request concerns, in file order.
+// Roll: {"service", "restarted": [..], "failed": "" or "worker@1: why",
+//   "untouched": [..]} (a rolling restart: one instance at a time, or K with parallel;
+//   the first that fails ends it, and the rest are not touched).
 //
 // A failed start/restart answers ok=false, code "failed", a message naming the service
 // and the reason, and still carries "result" with every service's status.
@@ -74,10 +89,11 @@ inline constexpr std::string_view log = "log";
 inline constexpr std::string_view reload_config = "reload-config";
 inline constexpr std::string_view shutdown = "shutdown";
 inline constexpr std::string_view reopen_logs = "reopen-logs";
+inline constexpr std::string_view scale = "scale";
 inline constexpr std::string_view all[] = {hello,  status, start,  stop,
                                            restart, reload, signal, enable,
                                            disable, log,    reload_config, shutdown,
-                                           reopen_logs};
+                                           scale,   reopen_logs};
 }  // namespace cmd
 
 namespace err {

@@ -60,9 +60,22 @@ const char* state_color(const std::string& state) {
   return nullptr;
 }
 
-std::string colored_state(const std::string& state, const StatusFormatOptions& options) {
+// `state` shown as `text` (a group's "2/3 running" takes the colour of what it sums up).
+std::string colored_state(const std::string& state, const StatusFormatOptions& options,
+                          const std::string& text = "") {
+  const std::string& shown = text.empty() ? state : text;
   const char* color = options.color ? state_color(state) : nullptr;
-  return color ? std::string(color) + state + "\x1b[0m" : state;
+  return color ? std::string(color) + shown + "\x1b[0m" : shown;
+}
+
+// A group's STATE cell ("3/3 running", "2/3 running", "0 instances") as the state whose
+// colour it gets: all running is running, none is stopped, some is starting (yellow).
+std::string group_state_color(const std::string& cell) {
+  const size_t slash = cell.find('/'), space = cell.find(' ');
+  if (slash == std::string::npos || space == std::string::npos || space < slash) return cell;
+  const std::string up = cell.substr(0, slash), all = cell.substr(slash + 1, space - slash - 1);
+  if (cell.substr(space + 1) != "running") return cell;
+  return up == all ? "running" : up == "0" ? "stopped" : "starting";
 }
 
 // Why a service is not running: its reason, then how its last process ended, without
@@ -91,6 +104,12 @@ bool has_number(const json& object, const char* key) {
   return it != object.end() && it->is_number();
 }
 
+// The service a row belongs to when it is an instance ("worker" for "worker@1"), else "".
+std::string family_of(const json& service) {
+  const auto it = service.find("instance");
+  return it != service.end() && it->is_number_integer() ? text_field(service, "service") : std::string();
+}
+
 Row row_for(const json& service) {
   const std::int64_t pid = int_field(service, "pid");
   const bool cgroup = has_number(service, "memory_current") || has_number(service, "cpu_usage_usec");
@@ -104,6 +123,50 @@ Row row_for(const json& service) {
                  ? format_cpu_time(int_field(service, "cpu_usage_usec")) : "-",
              std::to_string(int_field(service, "restarts")),
              bool_field(service, "enabled") ? "yes" : "no"};
+}
+
+const json& groups_of(const json& result) {
+  static const json empty = json::array();
+  if (!result.is_object()) return empty;
+  const auto it = result.find("groups");
+  return it != result.end() && it->is_array() ? *it : empty;
+}
+
+// A service with `instances`, summed up: how many run, MEM, CPU and RESTARTS added up,
+// ENABLED "yes", "no" or "some".
+Row group_row(const std::string& family, const std::vector<const json*>& members) {
+  std::int64_t running = 0, restarts = 0, memory = 0, cpu = 0, enabled = 0;
+  bool has_memory = false, has_cpu = false;
+  for (const json* m : members) {
+    running += text_field(*m, "state") == "running";
+    restarts += int_field(*m, "restarts");
+    enabled += bool_field(*m, "enabled");
+    if (has_number(*m, "memory_current")) memory += int_field(*m, "memory_current"), has_memory = true;
+    if (has_number(*m, "cpu_usage_usec")) cpu += int_field(*m, "cpu_usage_usec"), has_cpu = true;
+  }
+  const auto n = static_cast<std::int64_t>(members.size());
+  return Row{printable(family),
+             n == 0 ? "0 instances" : std::to_string(running) + "/" + std::to_string(n) + " running",
+             "-",
+             "-",
+             has_memory ? format_bytes(memory) : "-",
+             has_cpu ? format_cpu_time(cpu) : "-",
+             std::to_string(restarts),
+             n == 0 ? "-" : enabled == n ? "yes" : enabled == 0 ? "no" : "some"};
+}
+
+// "scaled to 3 (the config says 2)" when `superctl scale` chose another count.
+std::string group_note(const json& result, const std::string& family, std::size_t shown) {
+  for (const json& group : groups_of(result)) {
+    if (!group.is_object() || text_field(group, "service") != family) continue;
+    const std::int64_t configured = int_field(group, "configured");
+    const std::int64_t instances = group.contains("instances") ? int_field(group, "instances")
+                                                               : static_cast<std::int64_t>(shown);
+    if (instances != configured) {
+      return "scaled to " + std::to_string(instances) + " (the config says " + std::to_string(configured) + ")";
+    }
+  }
+  return {};
 }
 
 // After the table: the one line saying cgroups are not used (and why), and each limit
@@ -175,10 +238,35 @@ std::string format_uptime(std::int64_t seconds) {
 std::string format_status_table(const json& result, const StatusFormatOptions& options) {
   std::vector<Row> rows{Row{"NAME", "STATE", "PID", "UPTIME", "MEM", "CPU", "RESTARTS", "ENABLED"}};
   std::vector<std::string> notes{""};
-  for (const json& service : services_of(result)) {
+  std::vector<std::string> grouped;  // services whose instances are already listed
+  const json& services = services_of(result);
+  for (const json& service : services) {
     if (!service.is_object()) continue;
-    rows.push_back(row_for(service));
-    notes.push_back(note_for(service));
+    const std::string family = family_of(service);
+    if (family.empty()) {
+      rows.push_back(row_for(service));
+      notes.push_back(note_for(service));
+      continue;
+    }
+    if (std::find(grouped.begin(), grouped.end(), family) != grouped.end()) continue;
+    // The service's line, then each of its instances indented under it.
+    grouped.push_back(family);
+    std::vector<const json*> members;
+    for (const json& other : services)
+      if (other.is_object() && family_of(other) == family) members.push_back(&other);
+    rows.push_back(group_row(family, members));
+    notes.push_back(group_note(result, family, members.size()));
+    for (const json* member : members) {
+      rows.push_back(row_for(*member));
+      rows.back()[0] = "  " + rows.back()[0];
+      notes.push_back(note_for(*member));
+    }
+  }
+  for (const json& group : groups_of(result)) {  // scaled to 0: no instance row
+    const std::string family = printable(text_field(group, "service"));
+    if (family.empty() || std::find(grouped.begin(), grouped.end(), family) != grouped.end()) continue;
+    rows.push_back(group_row(family, {}));
+    notes.push_back(group_note(result, family, 0));
   }
   std::array<std::size_t, kColumns> width{};
   for (const Row& row : rows)
@@ -190,7 +278,7 @@ std::string format_status_table(const json& result, const StatusFormatOptions& o
     for (std::size_t i = 0; i < kColumns; ++i) {
       const std::string& cell = rows[r][i];
       // Padding is computed on the plain text; colour codes take no columns.
-      line += (i == 1 && r > 0) ? colored_state(cell, options) : cell;
+      line += (i == 1 && r > 0) ? colored_state(group_state_color(cell), options, cell) : cell;
       const bool last = i + 1 == kColumns && notes[r].empty();
       if (!last) line.append(width[i] - display_width(cell) + 2, ' ');
     }
@@ -208,7 +296,10 @@ std::string format_state_lines(const json& result, const std::vector<std::string
   for (const json& service : services_of(result)) {
     if (!service.is_object()) continue;
     const std::string name = text_field(service, "name");
-    if (!everything && std::find(only.begin(), only.end(), name) == only.end()) continue;
+    const std::string family = family_of(service);
+    const bool named = std::find(only.begin(), only.end(), name) != only.end() ||
+                       (!family.empty() && std::find(only.begin(), only.end(), family) != only.end());
+    if (!everything && !named) continue;
     const std::string state = printable(text_field(service, "state"));
     std::string line = printable(name) + ": " + colored_state(state, options);
     const std::int64_t pid = int_field(service, "pid");
@@ -232,11 +323,21 @@ bool any_not_running(const json& result, const std::vector<std::string>& names) 
       return service.is_object() && bool_field(service, "enabled") && !running(service);
     });
   }
+  // A name stands for its service, or for every instance of a service with `instances`
+  // (scaled to 0: nothing that should run, so nothing that does not).
   for (const std::string& name : names) {
-    const auto found = std::find_if(services.begin(), services.end(), [&](const json& service) {
-      return service.is_object() && text_field(service, "name") == name;
+    bool found = false;
+    for (const json& service : services) {
+      if (!service.is_object()) continue;
+      if (text_field(service, "name") != name && family_of(service) != name) continue;
+      found = true;
+      if (!running(service)) return true;
+    }
+    const json& groups = groups_of(result);
+    const bool empty_group = std::any_of(groups.begin(), groups.end(), [&](const json& g) {
+      return g.is_object() && text_field(g, "service") == name && int_field(g, "instances") == 0;
     });
-    if (found == services.end() || !running(*found)) return true;
+    if (!found && !empty_group) return true;
   }
   return false;
 }

@@ -26,22 +26,27 @@ std::string format_cpu_time(std::int64_t usec);
 
 // NAME STATE PID UPTIME MEM CPU RESTARTS ENABLED, aligned, one row per service of
 // result["services"] (MEM and CPU from its cgroup, "-" without); a service that is not
-// running gets its reason and last exit after the columns. Then one line when cgroups
-// are not used (result["cgroups"]) and one per limit a service does not get. Ends with
-// '\n'.
+// running gets its reason and last exit after the columns. The instances of a service
+// with `instances` are grouped under one row for the service ("worker  2/3 running",
+// MEM, CPU and RESTARTS summed, "scaled to 3 (the config says 2)" when scaled), each
+// indented below it; a service scaled to 0 (result["groups"]) is a row "0 instances".
+// Then one line when cgroups are not used (result["cgroups"]) and one per limit a
+// service does not get. Ends with '\n'.
 std::string format_status_table(const nlohmann::json& result,
                                 const StatusFormatOptions& options = {});
 
 // "app: running (pid 1234)", "worker: fatal (exec /usr/bin/celery: No such file or
-// directory)" or "flower: stopped" (no reason after a stop), one line per service of result["services"] whose name is in `only`
+// directory)" or "flower: stopped" (no reason after a stop), one line per service of
+// result["services"] whose name (or, for an instance, whose service's) is in `only`
 // (every service when `only` is empty or holds "all").
 std::string format_state_lines(const nlohmann::json& result,
                                const std::vector<std::string>& only = {},
                                const StatusFormatOptions& options = {});
 
 // `superctl status` exits 3 when a named service (or, with no names, an enabled one)
-// is not in state "running". Named services the result lacks count as not running;
-// "all" among the names means every enabled service.
+// is not in state "running"; a service with `instances` named as a whole, when any of
+// its instances is not (scaled to 0: none is missing). Named services the result lacks
+// count as not running; "all" among the names means every enabled service.
 bool any_not_running(const nlohmann::json& result, const std::vector<std::string>& names);
 
 }  // namespace superd::ipc

@@ -28,6 +28,8 @@ struct Invocation {
   std::string since, until;  // log: as given (the daemon reads them against its clock)
   bool follow = false;
   bool now = false;
+  int parallel = 1;   // restart: instances restarted at once
+  int instances = 0;  // scale
   ipc::StatusFormatOptions format;
 };
 

@@ -24,6 +24,7 @@ int run_status(Client& client, const Invocation& inv) {
 int run_action(Client& client, const Invocation& inv) {
   json args = names_args(inv);
   if (inv.verb == cmd::enable || inv.verb == cmd::disable) args["now"] = inv.now;
+  if (inv.verb == cmd::restart) args["parallel"] = inv.parallel;
   auto reply = client.request(inv.verb, std::move(args));
   if (auto* error = std::get_if<std::string>(&reply)) return fail(*error);
   const json& r = std::get<json>(reply);
@@ -110,6 +111,28 @@ int run_reload_config(Client& client, const Invocation& inv) {
   return exit_code::ok;
 }
 
+// "worker@2: running (pid 4133)" for each instance added, "worker@4: removed" for each
+// removed, or "worker: 3 instances (no change)".
+int run_scale(Client& client, const Invocation& inv) {
+  auto reply = client.request(cmd::scale, {{"name", inv.name}, {"instances", inv.instances}});
+  if (auto* error = std::get_if<std::string>(&reply)) return fail(*error);
+  const json& r = std::get<json>(reply);
+  const json& result = result_of(r);
+  if (inv.json_output) {
+    if (r.contains("result")) print_json(result);
+  } else if (r.contains("result")) {
+    std::string text = format_state_lines(result, {}, inv.format);
+    if (result.contains("removed") && result["removed"].is_array()) {
+      for (const json& name : result["removed"])
+        if (name.is_string()) text += name.get<std::string>() + ": removed\n";
+    }
+    if (text.empty()) text = inv.name + ": " + std::to_string(inv.instances) + " instances (no change)\n";
+    print_out(text);
+  }
+  if (r.value("ok", false) != true) return report_error(r);
+  return exit_code::ok;
+}
+
 int run_simple(Client& client, const Invocation& inv) {
   auto reply = client.request(inv.verb, json::object());
   if (auto* error = std::get_if<std::string>(&reply)) return fail(*error);
@@ -132,6 +155,15 @@ void enable_options(CLI::App* sub, Invocation& inv) {
 void signal_options(CLI::App* sub, Invocation& inv) {
   sub->add_option("SIGNAL", inv.signal, "HUP, SIGHUP or 1")->required();
   names_options(sub, inv);
+}
+void restart_options(CLI::App* sub, Invocation& inv) {
+  sub->add_option("--parallel", inv.parallel, "instances of one service restarted at once (default 1)")
+      ->check(CLI::Range(1, 1000));
+  names_options(sub, inv);
+}
+void scale_options(CLI::App* sub, Invocation& inv) {
+  sub->add_option("NAME", inv.name, "service with `instances`")->required();
+  sub->add_option("N", inv.instances, "how many instances to run")->required()->check(CLI::Range(0, 1000));
 }
 void log_options(CLI::App* sub, Invocation& inv) {
   sub->add_option("NAME", inv.name, "service")->required();
@@ -162,7 +194,8 @@ const std::vector<Verb>& verbs() {
       {"status", "show services (all of them without NAME)", status_options, run_status},
       {"start", "start services and wait until they run (or fail)", names_options, run_action},
       {"stop", "stop services and wait until they are down", names_options, run_action},
-      {"restart", "restart services and wait until they run (or fail)", names_options, run_action},
+      {"restart", "restart services and wait until they run (or fail); instances one at a time",
+       restart_options, run_action},
       {"reload", "send services their reload_signal", names_options, run_action},
       {"enable", "start services at boot (remembered in state_dir)", enable_options, run_action},
       {"disable", "do not start services at boot (remembered)", enable_options, run_action},
@@ -170,6 +203,7 @@ const std::vector<Verb>& verbs() {
       {"log", "print a service's recent output", log_options, run_log},
       {"reload-config", "re-read the config and apply the difference", nullptr, run_reload_config},
       {"shutdown", "stop every service and superd itself", nullptr, run_simple},
+      {"scale", "run N instances of a service (remembered in state_dir)", scale_options, run_scale},
       {"reopen-logs", "close every log file and open it again by name (after logrotate)", nullptr,
        run_reopen_logs},
   };

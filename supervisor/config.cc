@@ -18,12 +18,12 @@ std::string ConfigError::format() const {
 // Every field but `pos`. Written out rather than a defaulted operator== because `pos`
 // must be left out; a field added to ServiceConfig must be added to both lists.
 bool ServiceConfig::same_definition(const ServiceConfig& o) const {
-  return std::tie(name, command, directory, user, group, environment, env_file, umask, limits,
+  return std::tie(name, template_name, instance, command, directory, user, group, environment, env_file, umask, limits,
                   enabled, restart, start_seconds, start_retries, backoff_initial, backoff_max,
                   stop_signal, stop_mode, stop_timeout, reload_signal, ready, health, listen,
                   after, stdout_target, stderr_target, stdout_path, stderr_path, stderr_given,
                   log_max_bytes, log_backups, log_timestamps, sandbox, critical) ==
-         std::tie(o.name, o.command, o.directory, o.user, o.group, o.environment, o.env_file,
+         std::tie(o.name, o.template_name, o.instance, o.command, o.directory, o.user, o.group, o.environment, o.env_file,
                   o.umask, o.limits, o.enabled, o.restart, o.start_seconds, o.start_retries,
                   o.backoff_initial, o.backoff_max, o.stop_signal, o.stop_mode, o.stop_timeout,
                   o.reload_signal, o.ready, o.health, o.listen, o.after, o.stdout_target,
@@ -53,13 +53,33 @@ const ServiceConfig* Config::find(const std::string& name) const {
   return nullptr;
 }
 
+const ServiceTemplate* Config::find_template(const std::string& name) const {
+  for (const auto& t : templates) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> Config::expand(const std::string& name) const {
+  if (find(name)) return {name};
+  std::vector<std::string> out;
+  for (const auto& s : services) {
+    if (!s.template_name.empty() && s.template_name == name) out.push_back(s.name);
+  }
+  return out;
+}
+
 // Kahn's algorithm, always taking the ready service that comes first in the file, so
 // services that do not depend on each other keep the order the operator wrote. Names in
 // `after` that are not services are ignored (the loader reports them). Services caught
 // in a cycle (also reported by the loader) are appended in file order rather than lost.
 std::vector<std::string> Config::start_order() const {
-  std::unordered_map<std::string, size_t> index;
-  for (size_t i = 0; i < services.size(); ++i) index.emplace(services[i].name, i);
+  // A name in `after` stands for a service, or for every instance of a template.
+  std::unordered_map<std::string, std::vector<size_t>> index;
+  for (size_t i = 0; i < services.size(); ++i) {
+    index[services[i].name].push_back(i);
+    if (!services[i].template_name.empty()) index[services[i].template_name].push_back(i);
+  }
 
   std::vector<size_t> waiting_on(services.size(), 0);          // unmet `after` entries
   std::vector<std::vector<size_t>> dependents(services.size());  // who waits for me
@@ -67,8 +87,10 @@ std::vector<std::string> Config::start_order() const {
     for (const auto& dep : services[i].after) {
       auto it = index.find(dep);
       if (it == index.end()) continue;
-      dependents[it->second].push_back(i);
-      ++waiting_on[i];
+      for (size_t d : it->second) {
+        dependents[d].push_back(i);
+        ++waiting_on[i];
+      }
     }
   }
 

@@ -59,8 +59,12 @@ struct Check {
 };
 
 struct ServiceConfig {
-  std::string name;
-  SourcePos pos;  // where [service.NAME] starts
+  std::string name;  // "app", or "worker@2" for instance 2 of a service with `instances`
+  SourcePos pos;     // where [service.NAME] starts
+  // An instance: the table it is made from ("worker") and its number; a plain service
+  // has template_name == "" and instance == -1.
+  std::string template_name;
+  int instance = -1;
 
   std::vector<std::string> command;  // command[0] as written (absolute or a name on PATH)
   std::string directory;             // empty: "/", as under systemd
@@ -115,6 +119,30 @@ struct ServiceConfig {
   // stderr's console is superd's stderr (fd 2); stdout's is fd 1.
 };
 
+// A service with `instances = N`: the table as written, from which instance K is made
+// (config_instances.h). `proto` holds every key with "{instance}" still in the text of
+// command, environment values, env_file, stdout and stderr, and instance 0's typed values;
+// the keys whose values are typed (listen, the ready and health targets) keep their text
+// here, to be substituted and parsed again for each instance, with their positions for
+// the messages.
+struct TemplateText {
+  std::string text;
+  SourcePos pos;
+  bool operator==(const TemplateText&) const = default;
+};
+
+struct ServiceTemplate {
+  std::string name;     // "worker": its instances are worker@0 .. worker@N-1
+  SourcePos pos;        // where [service.NAME] starts
+  int instances = 1;    // as the file says; `superctl scale` may run another count
+  SourcePos instances_pos;
+  ServiceConfig proto;
+  std::vector<TemplateText> listen;          // one per proto.listen entry
+  std::optional<TemplateText> ready_target;  // tcp, http or log text of `ready`
+  std::optional<TemplateText> health_target;
+  std::optional<TemplateText> stdout_text, stderr_text;  // as written, when given
+};
+
 struct SupervisorConfig {
   std::string socket = "/run/super/super.sock";
   std::string socket_group;  // empty: only root may control
@@ -129,9 +157,16 @@ struct SupervisorConfig {
 struct Config {
   std::string path;  // the file it was read from
   SupervisorConfig supervisor;
-  std::vector<ServiceConfig> services;  // in file order
+  // In file order; each instance of a service with `instances` is one of them, in
+  // instance order at the place of its table.
+  std::vector<ServiceConfig> services;
+  std::vector<ServiceTemplate> templates;  // the tables with `instances`, in file order
 
   const ServiceConfig* find(const std::string& name) const;
+  const ServiceTemplate* find_template(const std::string& name) const;
+  // The services an `after` entry or a command's NAME stands for: a service's own name,
+  // or a template's name for every current instance of it.
+  std::vector<std::string> expand(const std::string& name) const;
   // Service names ordered so that every service comes after those in its `after`.
   std::vector<std::string> start_order() const;
 };

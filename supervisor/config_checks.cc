@@ -1,15 +1,10 @@
 // Pass 1, the keys whose values are targets: `ready` and `health` (a check of one kind,
 // its target typed: an address, a URL, a compiled regex, a program) and `listen`. Host
 // names are resolved here, once, so the daemon never parses or looks up an address.
+#include "supervisor/config_instances.h"
 #include "supervisor/config_loader.h"
 
 namespace superd::config_internal {
-
-// `listen` takes IP literals only, as systemd's ListenStream= does: a name can stand for
-// several addresses, and which one a socket binds should not depend on the resolver
-// ("tcp:localhost:8000" is refused, see tests/configs/bad/bad_listen.toml). Checks take
-// names. HostNames::allowed here would let listen take them too (resolved at load).
-constexpr HostNames kListenHostNames = HostNames::refused;
 
 bool Loader::key_ready(Draft& d, const toml::node& n) {
   return assign(d.cfg.ready, read_check(n, "ready", /*health=*/false));
@@ -95,12 +90,16 @@ bool Loader::read_check_target(Check& check, std::string_view kind, const toml::
       errors_.at(n, "'" + label + "' must name a program");
       return false;
     }
+    for (std::string arg : argv) {
+      if (!instance_text(arg, n, label)) return false;
+    }
     check.kind = Check::Kind::exec;
     check.argv = std::move(argv);
     return true;
   }
   auto target = read_string(n, label);
   if (!target) return false;
+  if (host_depends_on_instance(kind, *target, n, label) || !instance_text(*target, n, label)) return false;
   if (kind == "tcp") return read_tcp_target(check, *target, n, label);
   if (kind == "http") return read_http_target(check, *target, n, label);
   return read_log_target(check, std::move(*target), n, label);
@@ -167,7 +166,12 @@ bool Loader::key_listen(Draft& d, const toml::node& n) {
   std::vector<ListenEndpoint> endpoints;
   for (size_t i = 0; i < entries.size(); ++i) {
     std::string why;
-    auto endpoint = parse_listen_endpoint(entries[i], kListenHostNames, &why);
+    std::string text = entries[i];
+    if (!instance_text(text, *nodes[i], "listen")) {
+      ok = false;
+      continue;
+    }
+    auto endpoint = parse_listen_endpoint(text, kListenHostNames, &why);
     if (!endpoint) {
       errors_.at(*nodes[i], "invalid listen address " + quoted(entries[i]) + ": " + why);
       ok = false;

@@ -1,5 +1,7 @@
-// Pass 3: the services together: every `after` names a service, the `after` graph has no
-// cycle, and no listen socket belongs to two services.
+// Pass 3: the services together, instances as services of their own: every `after` names
+// a service (or instances), the `after` graph has no cycle, and no listen socket belongs
+// to two services.
+#include "supervisor/config_instances.h"
 #include "supervisor/config_loader.h"
 
 namespace superd::config_internal {
@@ -12,15 +14,25 @@ struct Edge {
   const toml::node* node;
 };
 
+// A template's name in `after` is an edge to each of its instances; an instance after
+// its own service is reported by check_after, not as a cycle per pair of instances.
 std::vector<std::vector<Edge>> after_graph(const std::vector<Draft>& drafts) {
-  std::map<std::string_view, size_t> index;
-  for (size_t i = 0; i < drafts.size(); ++i) index.emplace(drafts[i].cfg.name, i);
+  std::map<std::string_view, std::vector<size_t>> index;
+  for (size_t i = 0; i < drafts.size(); ++i) {
+    index[drafts[i].cfg.name].push_back(i);
+    if (!drafts[i].cfg.template_name.empty()) index[drafts[i].cfg.template_name].push_back(i);
+  }
   std::vector<std::vector<Edge>> edges(drafts.size());
   for (size_t i = 0; i < drafts.size(); ++i) {
     const auto& d = drafts[i];
     for (size_t j = 0; j < d.cfg.after.size(); ++j) {
       auto it = index.find(d.cfg.after[j]);
-      if (it != index.end()) edges[i].push_back({it->second, d.after_nodes[j]});
+      if (it == index.end()) continue;
+      for (size_t to : it->second) {
+        const std::string& family = drafts[to].cfg.template_name;
+        if (!family.empty() && family == d.cfg.template_name) continue;
+        edges[i].push_back({to, d.after_nodes[j]});
+      }
     }
   }
   return edges;
@@ -63,14 +75,29 @@ void find_cycles(const std::vector<std::vector<Edge>>& edges, Found found) {
 
 }  // namespace
 
+// Each entry names a service, a service with `instances` (all of them) or one instance
+// (NAME@K, K below the count in the file).
 void Loader::check_after(const std::vector<Draft>& drafts) {
   std::vector<std::string> names;
   for (const auto& d : drafts) names.push_back(d.cfg.name);
+  for (const auto& t : config_.templates) names.push_back(t.name);
   std::set<std::string, std::less<>> known(names.begin(), names.end());
   for (const auto& d : drafts) {
     for (size_t i = 0; i < d.cfg.after.size(); ++i) {
       const std::string& dep = d.cfg.after[i];
-      if (!known.count(dep)) {
+      const std::string family = dep.substr(0, dep.find('@'));
+      const ServiceTemplate* t = config_.find_template(family);
+      if (!d.cfg.template_name.empty() && family == d.cfg.template_name) {
+        errors_.at(*d.after_nodes[i], "service " + quoted(family) + " is 'after' itself: its instances would wait "
+                                                                    "for each other");
+      } else if (known.count(dep)) {
+        continue;
+      } else if (t && dep.size() > family.size()) {
+        const std::string range = t->instances == 0 ? "the file gives it none"
+                                  : "the file gives it " + family + "@0 to " + instance_name(family, t->instances - 1);
+        errors_.at(*d.after_nodes[i], quoted(dep) + " in 'after' is not an instance of " + quoted(family) + " (" +
+                                          range + ")");
+      } else {
         errors_.at(*d.after_nodes[i], "unknown service " + quoted(dep) + " in 'after'" + suggestion(dep, names));
       }
     }
@@ -101,13 +128,17 @@ void Loader::check_cycles(const std::vector<Draft>& drafts) {
 // (numeric address, port), so "tcp:[::1]:80" and "tcp:[0::1]:80" are one socket; the
 // message shows the entry as written.
 void Loader::check_listen_conflicts(const std::vector<Draft>& drafts) {
-  std::map<std::string, std::string, std::less<>> owner;
+  std::map<std::string, const ServiceConfig*, std::less<>> owner;
   for (const auto& d : drafts) {
     for (size_t i = 0; i < d.cfg.listen.size(); ++i) {
-      auto [it, inserted] = owner.emplace(d.cfg.listen[i].socket_key(), d.cfg.name);
+      auto [it, inserted] = owner.emplace(d.cfg.listen[i].socket_key(), &d.cfg);
+      // Two instances of one template: an entry without {instance}, reported as such.
+      const std::string& family = it->second->template_name;
+      if (!inserted && !family.empty() && family == d.cfg.template_name) continue;
       if (!inserted) {
         const std::string written = d.listen_nodes[i]->value_or(std::string());
-        errors_.at(*d.listen_nodes[i], quoted(written) + " is already in 'listen' of service " + quoted(it->second));
+        errors_.at(*d.listen_nodes[i], quoted(written) + " is already in 'listen' of service " +
+                                           quoted(it->second->name));
       }
     }
   }

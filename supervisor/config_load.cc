@@ -49,6 +49,8 @@ LoadResult Loader::run(const toml::table& root) {
   }
   std::vector<Draft> drafts;
   if (services) drafts = load_services(*services, base);
+  expand_instances(drafts);
+  for (const Draft& d : drafts) check_system(d, /*is_service=*/true);
 
   check_after(drafts);
   check_cycles(drafts);
@@ -75,9 +77,11 @@ std::vector<Draft> Loader::load_services(const toml::table& services, const Draf
     Draft draft = base;
     draft.cfg.name = std::string(name);
     draft.cfg.pos = errors_.pos_of(*node);
+    draft.is_template = table->contains("instances");
+    template_keys_ = draft.is_template;
     apply_keys(draft, *table, "service " + quoted(name));
+    template_keys_ = false;
     finish_service(draft, *table);
-    check_system(draft, /*is_service=*/true);
     drafts.push_back(std::move(draft));
   }
   return drafts;

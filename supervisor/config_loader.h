@@ -139,6 +139,10 @@ struct Draft {
   std::set<std::string, std::less<>> given;                      // keys written, accepted or not
   std::vector<const toml::node*> after_nodes;   // one per cfg.after entry
   std::vector<const toml::node*> listen_nodes;  // one per cfg.listen entry
+  // The table has `instances` (config_template_load.cc): its drafts become one per
+  // instance; `instances` is empty when its value was refused.
+  bool is_template = false;
+  std::optional<int> instances;
 
   const toml::node* node(std::string_view key) const {
     auto it = nodes.find(key);
@@ -197,6 +201,19 @@ class Loader {
   bool read_log_target(const toml::node& n, std::string_view key, LogTarget& target, std::string& path);
   bool key_critical(Draft& d, const toml::node& n);
   bool key_resources(Draft& d, const toml::node& n);
+  bool key_instances(Draft& d, const toml::node& n);
+
+  // Instances (config_template_load.cc), between passes 1 and 2: each table with
+  // `instances` becomes a ServiceTemplate in the config and one draft per instance.
+  void expand_instances(std::vector<Draft>& drafts);
+  ServiceTemplate make_template(const Draft& draft);
+  void check_no_instance_token(const Draft& draft);
+  // A typed value's text while pass 1 types a template: "{instance}" read as instance 0
+  // (each instance is parsed again from its own text). Outside a template "{instance}"
+  // is an error. False after reporting.
+  bool instance_text(std::string& text, const toml::node& n, std::string_view label);
+  bool host_depends_on_instance(std::string_view kind, const std::string& text, const toml::node& n,
+                                const std::string& label);
   bool key_sandbox(Draft& d, const toml::node& n);
 
   // ready and health (config_checks.cc).
@@ -249,6 +266,7 @@ class Loader {
   LoadOptions options_;
   Errors errors_;
   Config config_;
+  bool template_keys_ = false;  // typing the keys of a table with `instances`
 };
 
 }  // namespace superd::config_internal

@@ -2,6 +2,7 @@
 // reader into ServiceConfig. ready, health and listen, the keys with typed targets, are
 // in config_checks.cc.
 #include "base/values.h"
+#include "supervisor/config_instances.h"
 #include "supervisor/config_loader.h"
 #include "supervisor/config_resources_load.h"
 #include "supervisor/config_sandbox_load.h"
@@ -47,6 +48,7 @@ const Loader::ServiceKey Loader::kServiceKeys[] = {
     {"log_timestamps", &Loader::key_log_timestamps},
     {"critical", &Loader::key_critical},
     {"resources", &Loader::key_resources},
+    {"instances", &Loader::key_instances},
     {"sandbox", &Loader::key_sandbox},
 };
 
@@ -85,7 +87,10 @@ void Loader::finish_service(Draft& d, const toml::table& table) {
     errors_.at(table, "service " + quoted(cfg.name) + " has no 'command'");
   }
   // key_stdout/key_stderr left the raw file name; "" means not given (or not a file).
-  if (cfg.stdout_target == LogTarget::file && cfg.stdout_path.empty()) cfg.stdout_path = cfg.name + ".log";
+  // Instances each get a file of their own: worker@0.log, worker@1.log, ...
+  if (cfg.stdout_target == LogTarget::file && cfg.stdout_path.empty()) {
+    cfg.stdout_path = cfg.name + (d.is_template ? "@{instance}" : "") + ".log";
+  }
   if (!cfg.stderr_given) {
     cfg.stderr_target = cfg.stdout_target;
     cfg.stderr_path = cfg.stdout_path;
@@ -138,6 +143,11 @@ bool Loader::key_environment(Draft& d, const toml::node& n) {
     if (!is_env_name(key)) {
       errors_.at(*value, "invalid environment variable name " + quoted(key) +
                              " (use letters, digits and '_', not starting with a digit)");
+      ok = false;
+      continue;
+    }
+    if (d.is_template && key == "INSTANCE") {
+      errors_.at(*value, "'INSTANCE' is set by superd to the number of each instance");
       ok = false;
       continue;
     }
@@ -301,6 +311,16 @@ bool Loader::key_log_backups(Draft& d, const toml::node& n) {
 
 bool Loader::key_critical(Draft& d, const toml::node& n) {
   return assign(d.cfg.critical, read_bool(n, "critical"));
+}
+
+// N copies of the service (config_instances.h). A service's own choice: in [defaults]
+// it would turn every service into instances.
+bool Loader::key_instances(Draft& d, const toml::node& n) {
+  if (d.cfg.name.empty()) {
+    errors_.at(n, "'instances' is a service's own key, not one for [defaults]");
+    return false;
+  }
+  return assign(d.instances, read_int(n, "instances", 0, kMaxInstances));
 }
 
 bool Loader::key_resources(Draft& d, const toml::node& n) {

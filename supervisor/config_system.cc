@@ -10,6 +10,7 @@
 
 #include "base/env_file.h"
 #include "base/file_read.h"
+#include "supervisor/config_instances.h"
 #include "supervisor/config_loader.h"
 
 namespace superd::config_internal {
@@ -80,7 +81,8 @@ void Loader::check_exec_probes(const Draft& d) {
     if (!argv || argv->empty()) continue;
     const auto* program = argv->get(0)->as_string();
     if (program && !program->get().empty() && program->get().find('\0') == std::string::npos) {
-      check_executable(program->get(), *argv->get(0), d);
+      check_executable(d.cfg.instance < 0 ? program->get() : substitute_instance(program->get(), d.cfg.instance),
+                       *argv->get(0), d);
     }
   }
 }

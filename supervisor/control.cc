@@ -9,6 +9,7 @@
 
 #include "base/values.h"
 #include "ipc/protocol.h"
+#include "supervisor/config_instances.h"
 #include "version.h"
 
 namespace superd {
@@ -16,12 +17,6 @@ namespace superd {
 using nlohmann::json;
 
 namespace {
-
-double unix_seconds(TimePoint t) {
-  auto delta = Clock::now() - t;
-  auto wall = std::chrono::system_clock::now() - delta;
-  return std::chrono::duration<double>(wall.time_since_epoch()).count();
-}
 
 bool has_names(const ipc::Request& req) {
   return req.args.contains("names") && req.args["names"].is_array() && !req.args["names"].empty();
@@ -42,64 +37,9 @@ void add_failure(std::string& failures, const std::string& what) {
 
 }  // namespace
 
-// SPEC's usage fields, read now (nothing samples them in between); null when unknown or
-// without cgroups. `cgroup_issues`: the limits this host does not enforce, one line each.
-void Control::add_cgroup_status(json::object_t& o, const Service& s, const Slot* slot) const {
-  auto value = [](const std::optional<uint64_t>& v) { return v ? json(*v) : json(nullptr); };
-  const CgroupLeaf* leaf = slot && slot->cgroup ? slot->cgroup->current() : nullptr;
-  CgroupUsage usage = leaf ? slot->cgroup->usage() : CgroupUsage{};
-  o.emplace("cgroup", leaf ? json(leaf->dir) : json(nullptr));
-  o.emplace("memory_current", value(usage.memory_current));
-  o.emplace("memory_peak", value(usage.memory_peak));
-  o.emplace("cpu_usage_usec", value(usage.cpu_usage_usec));
-  o.emplace("pids_current", value(usage.pids_current));
-  o.emplace("oom_kills", value(usage.oom_kills));
-  json issues = json::array();
-  if (const Cgroups* cgroups = host_.cgroups()) {
-    for (const auto& issue : limit_issues(*cgroups, s.config().resources)) issues.push_back(issue.message);
-  }
-  if (slot && slot->cgroup) {
-    for (const auto& line : slot->cgroup->issues()) {
-      if (std::find(issues.begin(), issues.end(), line) == issues.end()) issues.push_back(line);
-    }
-  }
-  o.emplace("cgroup_issues", std::move(issues));
-}
-
-// `superctl enable/disable` outlives the config's `enabled`.
-bool Control::effective_enabled(const ServiceConfig& service) const {
-  if (auto saved = enable_store_.get(service.name)) return *saved;
-  return service.enabled;
-}
-
-json Control::service_status(const Service& s) const {
-  double uptime = 0;
-  if (s.pid() != 0) {
-    uptime = std::chrono::duration<double>(Clock::now() - s.process_started()).count();
-  }
-  const Slot* slot = host_.slot(s);
-  // Filled in place: a braced json{{k, v}...} list copies every value and scans the list
-  // to decide object or array, which made this 2.7x slower, 100 services at a time.
-  json row(json::value_t::object);
-  auto& o = *row.get_ptr<json::object_t*>();
-  o.emplace("name", s.name());
-  o.emplace("state", state_name(s.state()));
-  o.emplace("pid", s.pid());
-  o.emplace("since", unix_seconds(s.since()));
-  o.emplace("uptime", uptime);
-  o.emplace("restarts", s.restarts());
-  o.emplace("enabled", effective_enabled(s.config()));
-  o.emplace("desired", s.want_up() ? "up" : "down");
-  o.emplace("last_exit", s.last_exit());
-  o.emplace("reason", s.reason());
-  o.emplace("status_text", slot ? slot->status_text : std::string());
-  o.emplace("old_pid", s.old_pid());
-  add_cgroup_status(o, s, slot);
-  return row;
-}
-
-// Names from args.names ("all" = every service). Replies not_found and returns nullopt
-// when any is unknown, so a typo never acts on the other names.
+// Names from args.names ("all" = every service; a service with `instances` = every
+// instance of it; NAME@K one). Replies not_found and returns nullopt when any is unknown,
+// so a typo never acts on the other names.
 std::optional<std::vector<Service*>> Control::resolve_names(const json& args, const Conn& conn,
                                                             int64_t id, bool allow_all) {
   const json names = args.contains("names") ? args["names"] : json::array();
@@ -118,14 +58,14 @@ std::optional<std::vector<Service*>> Control::resolve_names(const json& args, co
     const std::string name = n.get<std::string>();
     if (name == "all") {
       out.insert(out.end(), all.begin(), all.end());
-      continue;
-    }
-    Service* s = supervisor_.find(name);
-    if (!s) {
-      conn->send(ipc::make_error(id, ipc::err::not_found, "no service '" + name + "'"));
+    } else if (Service* s = supervisor_.find(name)) {
+      out.push_back(s);
+    } else if (supervisor_.find_template(name)) {
+      for (Service* s : supervisor_.instances_of(name)) out.push_back(s);
+    } else {
+      conn->send(ipc::make_error(id, ipc::err::not_found, unknown_service(name)));
       return std::nullopt;
     }
-    out.push_back(s);
   }
   // De-duplicate, keeping the first occurrence.
   std::vector<Service*> unique;
@@ -133,6 +73,19 @@ std::optional<std::vector<Service*>> Control::resolve_names(const json& args, co
     if (std::find(unique.begin(), unique.end(), s) == unique.end()) unique.push_back(s);
   }
   return unique;
+}
+
+// "no service 'ap'", or for an instance past the count "no service 'worker@7' (worker
+// has 3 instances: worker@0 to worker@2)".
+std::string Control::unknown_service(const std::string& name) const {
+  std::string message = "no service '" + name + "'";
+  const size_t at = name.find('@');
+  if (at == std::string::npos || !supervisor_.find_template(name.substr(0, at))) return message;
+  const std::string family = name.substr(0, at);
+  const size_t n = supervisor_.instances_of(family).size();
+  if (n == 0) return message + " (" + family + " has no instances now)";
+  return message + " (" + family + " has " + std::to_string(n) + (n == 1 ? " instance: " : " instances: ") +
+         family + "@0" + (n == 1 ? "" : " to " + family + "@" + std::to_string(n - 1)) + ")";
 }
 
 void Control::handle(const Conn& conn, ipc::Request req) {
@@ -154,6 +107,7 @@ void Control::handle(const Conn& conn, ipc::Request req) {
     return cmd_lifecycle(conn, req);
   }
   if (cmd == ipc::cmd::reload || cmd == ipc::cmd::signal) return cmd_signal(conn, req);
+  if (cmd == ipc::cmd::scale) return cmd_scale(conn, req);
   if (cmd == ipc::cmd::enable || cmd == ipc::cmd::disable) return cmd_enable(conn, req);
   if (cmd == ipc::cmd::reload_config) {
     json reply = daemon_.reload_config();
@@ -169,20 +123,6 @@ void Control::handle(const Conn& conn, ipc::Request req) {
   conn->send(ipc::make_error(req.id, ipc::err::unknown_command, "unknown command '" + cmd + "'"));
 }
 
-void Control::cmd_status(const Conn& conn, const ipc::Request& req) {
-  auto services = resolve_names(req.args, conn, req.id, true);
-  if (!services) return;
-  json rows = json::array();
-  for (Service* s : *services) rows.push_back(service_status(*s));
-  json result = {{"services", std::move(rows)}};
-  if (const Cgroups* cgroups = host_.cgroups()) {
-    result["cgroups"] = cgroups->used() ? json{{"used", true}, {"root", cgroups->tree->root()}}
-                                        : json{{"used", false}, {"why_not", cgroups->why_not}};
-    result["cgroups"]["line"] = cgroups->line();
-  }
-  conn->send(ipc::make_ok(req.id, std::move(result)));
-}
-
 void Control::cmd_lifecycle(const Conn& conn, const ipc::Request& req) {
   if (!has_names(req)) {
     conn->send(ipc::make_error(req.id, ipc::err::bad_request, "name at least one service, or all"));
@@ -193,19 +133,26 @@ void Control::cmd_lifecycle(const Conn& conn, const ipc::Request& req) {
   std::vector<std::string> names;
   for (Service* s : *services) names.push_back(s->name());
   spdlog::info("{} {} (uid {})", req.cmd, fmt::join(names, " "), conn->peer().uid);
-  const Command what = req.cmd == ipc::cmd::start  ? Command::start
-                       : req.cmd == ipc::cmd::stop ? Command::stop
-                                                   : Command::restart;
-  supervisor_.command(what, *services);
+  if (req.cmd == ipc::cmd::restart) {
+    const json parallel = req.args.value("parallel", json(1));
+    if (!parallel.is_number_integer() || parallel.get<int64_t>() < 1 || parallel.get<int64_t>() > kMaxInstances) {
+      conn->send(ipc::make_error(req.id, ipc::err::bad_request,
+                                 "'parallel' must be 1 to " + std::to_string(kMaxInstances)));
+      return;
+    }
+    auto rolls = supervisor_.restart(*services, static_cast<size_t>(parallel.get<int64_t>()));
+    return wait_for(conn, req.id, req.cmd, *services, std::move(rolls));
+  }
+  supervisor_.command(req.cmd == ipc::cmd::start ? Command::start : Command::stop, *services);
   wait_for(conn, req.id, req.cmd, *services);
 }
 
-void Control::wait_for(const Conn& conn, int64_t id, std::string cmd,
-                       std::vector<Service*> services) {
+void Control::wait_for(const Conn& conn, int64_t id, std::string cmd, std::vector<Service*> services,
+                       std::vector<RollPtr> rolls) {
   std::vector<std::string> names;
   for (Service* s : services) names.push_back(s->name());
   conn->defer_reply();
-  waiters_.push_back({conn, id, std::move(cmd), std::move(names)});
+  waiters_.push_back({conn, id, std::move(cmd), std::move(names), std::move(rolls), {}, json()});
   check_waiters();
 }
 
@@ -214,35 +161,73 @@ void Control::check_waiters() {
   for (auto& w : waiters_) {
     auto conn = w.conn.lock();
     if (!conn || !conn->is_open()) continue;
-    bool done = true;
-    json services = json::array();
-    std::string failures;
-    for (const auto& name : w.names) {
-      const Service* s = supervisor_.find(name);
-      if (!s) continue;  // removed by reload-config meanwhile
-      bool finished = s->settled() && (w.cmd != ipc::cmd::stop || !s->has_processes());
-      if (!finished && !finished_) {
-        done = false;
-        break;
-      }
-      services.push_back(service_status(*s));
-      if (w.cmd == ipc::cmd::restart && !s->restart_failure().empty()) {
-        add_failure(failures, name + ": restart failed: " + s->restart_failure() + "; pid " +
-                                  std::to_string(s->pid()) + " keeps serving");
-      } else if (w.cmd != ipc::cmd::stop && s->state() != State::running &&
-                 s->state() != State::exited) {
-        add_failure(failures, name + ": " + state_name(s->state()) +
-                                  (s->reason().empty() ? "" : ": " + s->reason()));
-      }
-    }
-    if (!done) {
+    if (!finished_ && !waiter_done(w)) {
       still.push_back(std::move(w));
       continue;
     }
-    conn->send(rows_reply(w.id, std::move(services), failures));
-    conn->deferred_reply_sent();
+    answer(*conn, w);
   }
   waiters_ = std::move(still);
+}
+
+namespace {
+
+bool rolled(const std::vector<RollPtr>& rolls, const std::string& name) {
+  return std::any_of(rolls.begin(), rolls.end(), [&](const RollPtr& r) {
+    return std::find(r->names.begin(), r->names.end(), name) != r->names.end();
+  });
+}
+
+json rolls_json(const std::vector<RollPtr>& rolls) {
+  json out = json::array();
+  for (const RollPtr& r : rolls) {
+    out.push_back({{"service", r->service},
+                   {"restarted", r->restarted},
+                   {"failed", r->failure.empty() ? r->stopped : r->failure},
+                   {"untouched", r->untouched}});
+  }
+  return out;
+}
+
+}  // namespace
+
+bool Control::waiter_done(const Waiter& w) const {
+  for (const RollPtr& roll : w.rolls) {
+    if (!roll->over()) return false;
+  }
+  for (const auto& name : w.names) {
+    const Service* s = supervisor_.find(name);
+    if (!s || rolled(w.rolls, name)) continue;  // removed meanwhile, or its roll said
+    if (!s->settled() || (w.cmd == ipc::cmd::stop && s->has_processes())) return false;
+  }
+  return std::none_of(w.removed.begin(), w.removed.end(),
+                      [&](const std::string& name) { return supervisor_.retired_running(name); });
+}
+
+void Control::answer(ipc::Connection& conn, const Waiter& w) {
+  json services = json::array();
+  std::string failures;
+  for (const RollPtr& roll : w.rolls) {
+    if (!roll->outcome().empty()) add_failure(failures, roll->outcome());
+  }
+  for (const auto& name : w.names) {
+    const Service* s = supervisor_.find(name);
+    if (!s) continue;
+    services.push_back(service_status(*s));
+    if (rolled(w.rolls, name)) continue;
+    if (w.cmd == ipc::cmd::restart && !s->restart_failure().empty()) {
+      add_failure(failures, name + ": restart failed: " + s->restart_failure() + "; pid " +
+                                std::to_string(s->pid()) + " keeps serving");
+    } else if (w.cmd != ipc::cmd::stop && s->state() != State::running && s->state() != State::exited) {
+      add_failure(failures, name + ": " + state_name(s->state()) + (s->reason().empty() ? "" : ": " + s->reason()));
+    }
+  }
+  json reply = rows_reply(w.id, std::move(services), failures);
+  json& result = reply["result"];
+  if (!w.rolls.empty()) result["rolls"] = rolls_json(w.rolls);
+  if (w.extra.is_object()) result.update(w.extra);
+  conn.send(reply);
+  conn.deferred_reply_sent();
 }
 
 void Control::cmd_signal(const Conn& conn, const ipc::Request& req) {
@@ -287,14 +272,20 @@ void Control::cmd_enable(const Conn& conn, const ipc::Request& req) {
   auto services = resolve_names(req.args, conn, req.id, false);
   if (!services) return;
   const bool enable = req.cmd == ipc::cmd::enable;
-  for (Service* s : *services) {
+  // A service with `instances` named as a whole: the choice is its own too, so the
+  // instances a later `scale` adds follow it.
+  std::vector<std::string> keys;
+  for (const auto& n : req.args["names"]) {
+    if (n.is_string() && supervisor_.find_template(n.get<std::string>())) keys.push_back(n.get<std::string>());
+  }
+  for (Service* s : *services) keys.push_back(s->name());
+  for (const std::string& key : keys) {
     std::string error;
-    if (!enable_store_.set(s->name(), enable, &error)) {
+    if (!enable_store_.set(key, enable, &error)) {
       conn->send(ipc::make_error(req.id, ipc::err::failed, "saving the choice: " + error));
       return;
     }
-    spdlog::info("{}: {} (uid {})", s->name(), enable ? "enabled" : "disabled",
-                 conn->peer().uid);
+    spdlog::info("{}: {} (uid {})", key, enable ? "enabled" : "disabled", conn->peer().uid);
   }
   if (!req.args.value("now", false)) {
     json rows = json::array();

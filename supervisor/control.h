@@ -1,6 +1,7 @@
 // The daemon's side of the control protocol: each command of ipc/protocol.h applied to
-// the services. start/stop/restart reply only when the transition has finished, so a
-// waiter is kept per request and checked after every state change.
+// the services. start/stop/restart/scale reply only when the transition has finished, so
+// a waiter is kept per request and checked after every state change; a rolling restart
+// (roll.h) is over when its last instance is ready or one failed.
 #pragma once
 
 #include <functional>
@@ -17,6 +18,7 @@
 #include "ipc/server.h"
 #include "supervisor/enable_store.h"
 #include "supervisor/process_host.h"
+#include "supervisor/scale_store.h"
 #include "supervisor/supervisor.h"
 
 namespace superd {
@@ -27,9 +29,10 @@ class Control {
     std::function<nlohmann::json()> reload_config;
     std::function<void(const std::string& why)> shutdown;
   };
-  Control(Supervisor& supervisor, ProcessHost& host, EnableStore& enable_store, Daemon daemon)
+  Control(Supervisor& supervisor, ProcessHost& host, EnableStore& enable_store,
+          ScaleStore& scale_store, Daemon daemon)
       : supervisor_(supervisor), host_(host), enable_store_(enable_store),
-        daemon_(std::move(daemon)) {}
+        scale_store_(scale_store), daemon_(std::move(daemon)) {}
 
   void handle(const std::shared_ptr<ipc::Connection>& conn, ipc::Request request);
   // After every state change: answer the start/stop/restart requests that are done.
@@ -46,7 +49,9 @@ class Control {
  private:
   using Conn = std::shared_ptr<ipc::Connection>;
   nlohmann::json service_status(const Service& service) const;
+  nlohmann::json groups_of(const std::vector<Service*>& services, const nlohmann::json& names) const;
   void add_cgroup_status(nlohmann::json::object_t& row, const Service& service, const Slot* slot) const;
+  std::string unknown_service(const std::string& name) const;
   std::optional<std::vector<Service*>> resolve_names(const nlohmann::json& args,
                                                      const Conn& conn, int64_t id,
                                                      bool allow_all);
@@ -62,20 +67,28 @@ class Control {
   std::vector<std::string> recent_lines(const Service& service, size_t count) const;
   std::vector<std::string> tail_between(const Service& service, size_t count, UnixMicros since,
                                         UnixMicros until) const;
-  void follow(const Conn& conn, int64_t id, Slot& slot);
   void cmd_reopen_logs(const Conn& conn, const ipc::Request& req);
-  void wait_for(const Conn& conn, int64_t id, std::string cmd, std::vector<Service*> services);
+  void cmd_scale(const Conn& conn, const ipc::Request& req);
+  void follow(const Conn& conn, int64_t id, Slot& slot);
+  void wait_for(const Conn& conn, int64_t id, std::string cmd, std::vector<Service*> services,
+                std::vector<RollPtr> rolls = {});
 
   struct Waiter {
     std::weak_ptr<ipc::Connection> conn;
     int64_t id;
     std::string cmd;
     std::vector<std::string> names;
+    std::vector<RollPtr> rolls;        // restart: the rolls of its instances
+    std::vector<std::string> removed;  // scale: instances that must be gone
+    nlohmann::json extra;              // scale: added to the result
   };
+  bool waiter_done(const Waiter& w) const;
+  void answer(ipc::Connection& conn, const Waiter& w);
 
   Supervisor& supervisor_;
   ProcessHost& host_;
   EnableStore& enable_store_;
+  ScaleStore& scale_store_;
   Daemon daemon_;
   std::vector<Waiter> waiters_;
   // `log -f` clients, by service: ended when their service's output pipes are replaced

@@ -82,9 +82,20 @@ void Control::cmd_log(const Conn& conn, const ipc::Request& req) {
     return;
   }
   Service* service = supervisor_.find(name.get<std::string>());
+  // A service with `instances`: its only instance, or the operator picks one (their
+  // files are apart, and so are their lines).
+  if (!service && supervisor_.find_template(name.get<std::string>())) {
+    auto instances = supervisor_.instances_of(name.get<std::string>());
+    if (instances.size() == 1) service = instances.front();
+    if (instances.size() > 1) {
+      conn->send(ipc::make_error(req.id, ipc::err::bad_request,
+                                 name.get<std::string>() + " has " + std::to_string(instances.size()) +
+                                     " instances, each with its own log: name one, as " + instances.front()->name()));
+      return;
+    }
+  }
   if (!service) {
-    conn->send(ipc::make_error(req.id, ipc::err::not_found,
-                               "no service '" + name.get<std::string>() + "'"));
+    conn->send(ipc::make_error(req.id, ipc::err::not_found, unknown_service(name.get<std::string>())));
     return;
   }
   const json lines_arg = req.args.value("lines", json(10));

@@ -18,6 +18,7 @@ namespace superd {
 Daemon::Daemon(Config config, DaemonOptions options)
     : config_(std::move(config)),
       enable_store_(config_.supervisor.state_dir + "/enabled.json"),
+      scale_store_(config_.supervisor.state_dir + "/instances.json"),
       outputs_(&loop_, config_.supervisor.journal_socket),
       host_(&loop_, config_.supervisor,
             ProcessHost::Events{
@@ -37,7 +38,7 @@ Daemon::Daemon(Config config, DaemonOptions options)
                     },
             }),
       supervisor_(host_, [this](const ServiceConfig& s) { return control_.effective_enabled(s); }),
-      control_(supervisor_, host_, enable_store_,
+      control_(supervisor_, host_, enable_store_, scale_store_,
                Control::Daemon{
                    .reload_config = [this] { return reload_config(); },
                    .shutdown = [this](const std::string& why) { begin_shutdown(why); },
@@ -85,6 +86,8 @@ bool Daemon::prepare(std::string* error) {
 
   std::string store_error;
   if (!enable_store_.load(&store_error)) spdlog::warn("{}", store_error);
+  if (!scale_store_.load(&store_error)) spdlog::warn("{}", store_error);
+  config_ = with_saved_counts(config_);
   setup_cgroups_before_first_spawn();
   stop_cgroup_leftovers_of_previous_run();
   stop_leftovers_of_previous_run();
@@ -231,7 +234,7 @@ nlohmann::json Daemon::reload_config() {
     reply["error"]["errors"] = errors;
     return reply;
   }
-  Config next = std::move(*loaded.config);
+  Config next = with_saved_counts(*loaded.config);
   next.path = config_.path;
   if (next.supervisor.socket != config_.supervisor.socket ||
       next.supervisor.state_dir != config_.supervisor.state_dir) {
@@ -245,6 +248,23 @@ nlohmann::json Daemon::reload_config() {
                           {"removed", plan.removed},
                           {"changed", plan.changed},
                           {"unchanged", plan.unchanged}});
+}
+
+Config Daemon::with_saved_counts(const Config& loaded) {
+  ScaledConfig scaled = with_saved_scale(loaded, scale_store_.saved());
+  for (const auto& problem : scaled.problems) spdlog::warn("{}", problem);
+  for (const auto& name : scaled.forgotten) {
+    spdlog::info("{}: the config's 'instances' replaces the count `superctl scale` saved", name);
+    std::string error;
+    if (!scale_store_.forget(name, &error)) spdlog::warn("{}", error);
+  }
+  for (const auto& t : scaled.config.templates) {
+    const size_t running = scaled.config.expand(t.name).size();
+    if (running != static_cast<size_t>(t.instances)) {
+      spdlog::info("{}: {} instances (saved by `superctl scale`; the config says {})", t.name, running, t.instances);
+    }
+  }
+  return std::move(scaled.config);
 }
 
 // ---- the previous run, and systemd ---------------------------------------------

@@ -20,6 +20,7 @@
 #include "supervisor/log_outputs.h"
 #include "supervisor/process_host.h"
 #include "supervisor/run_records.h"
+#include "supervisor/scale_store.h"
 #include "supervisor/supervisor.h"
 
 namespace superd {
@@ -44,6 +45,9 @@ class Daemon {
   void begin_shutdown(const std::string& why);
   void finish_shutdown();
   nlohmann::json reload_config();  // throws nothing; returns the reply
+  // `loaded` at the counts `superctl scale` saved, where the file has not changed them
+  // since; saved counts the file has overruled are forgotten.
+  Config with_saved_counts(const Config& loaded);
   void stop_leftovers_of_previous_run();
   void stop_cgroup_leftovers_of_previous_run();
   void setup_cgroups_before_first_spawn();
@@ -54,6 +58,7 @@ class Daemon {
   Config config_;
   uv_loop_t loop_{};
   EnableStore enable_store_;
+  ScaleStore scale_store_;
   StateLock lock_;
   Cgroups cgroups_;  // before host_: the slots' leaves use the tree until they go
   LogOutputs outputs_;  // before host_: console and journal services write through it

@@ -14,6 +14,8 @@ SpawnSpec spawn_spec_of(const ServiceConfig& config) {
   spec.limits.assign(config.limits.begin(), config.limits.end());
   spec.environment.assign(config.environment.begin(), config.environment.end());
   spec.env_file = config.env_file;
+  // superd's, like NOTIFY_SOCKET: after environment and env_file, so neither hides it.
+  if (config.instance >= 0) spec.extra_env.emplace_back("INSTANCE", std::to_string(config.instance));
   spec.sandbox = sandbox_spec_of(config.sandbox);
   return spec;
 }

@@ -1,6 +1,9 @@
 #include "supervisor/supervisor.h"
 
 #include <algorithm>
+#include <tuple>
+
+#include "supervisor/config_instances.h"
 
 namespace superd {
 
@@ -11,6 +14,7 @@ Supervisor::~Supervisor() = default;
 
 void Supervisor::load(const Config& config) {
   for (const auto& sc : config.services) add(sc);
+  templates_ = config.templates;
   reorder(config);
 }
 
@@ -47,15 +51,50 @@ std::vector<Service*> Supervisor::all() const {
   return out;
 }
 
+const ServiceTemplate* Supervisor::find_template(const std::string& name) const {
+  for (const auto& t : templates_) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+std::vector<Service*> Supervisor::instances_of(const std::string& name) const {
+  std::vector<Service*> out;
+  for (const auto& [n, s] : services_) {
+    if (s->config().template_name == name) out.push_back(s.get());
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Service* a, const Service* b) { return a->config().instance < b->config().instance; });
+  return out;
+}
+
+Config Supervisor::current() const {
+  std::vector<const Service*> order(ordered_.begin(), ordered_.end());
+  std::stable_sort(order.begin(), order.end(), [](const Service* a, const Service* b) {
+    const ServiceConfig &x = a->config(), &y = b->config();
+    return std::tie(x.pos.line, x.pos.col, x.instance) < std::tie(y.pos.line, y.pos.col, y.instance);
+  });
+  Config config;
+  for (const Service* s : order) config.services.push_back(s->config());
+  config.templates = templates_;
+  return config;
+}
+
+bool Supervisor::retired_running(const std::string& name) const {
+  return std::any_of(retired_.begin(), retired_.end(),
+                     [&](const std::unique_ptr<Service>& s) { return s->name() == name && s->has_processes(); });
+}
+
 void Supervisor::command(Command what, std::vector<Service*> services) {
+  if (what == Command::restart) {
+    restart(services, 1);
+    return;
+  }
   if (what == Command::stop) std::reverse(services.begin(), services.end());
   for (Service* s : services) {
     pending_start_.erase(s->name());
-    switch (what) {
-      case Command::start: s->start(); break;
-      case Command::stop: s->stop(); break;
-      case Command::restart: s->restart(); break;
-    }
+    if (what == Command::start) s->start();
+    else s->stop();
   }
 }
 
@@ -66,12 +105,18 @@ ReloadPlan Supervisor::reload(const Config& next) {
   for (Service* s : ordered_) current.services.push_back(s->config());
   ReloadPlan plan = plan_reload(current, next);
 
-  for (const auto& name : plan.removed) retire(name);
+  for (auto it = plan.removed.rbegin(); it != plan.removed.rend(); ++it) retire(*it);
+  std::map<std::string, std::vector<Roll::Step>> rolls;  // by template
   for (const auto& name : plan.changed) {
     Service& s = *find(name);
     const bool was_up = s.want_up() || s.has_processes();
+    const ServiceConfig& redefined = *next.find(name);
+    if (was_up && !redefined.template_name.empty()) {
+      rolls[redefined.template_name].push_back({name, redefined});
+      continue;
+    }
     const ServiceConfig before = s.config();
-    s.set_config(*next.find(name));
+    s.set_config(redefined);
     host_.reconfigure(s, before);
     if (was_up) s.restart();
   }
@@ -85,10 +130,32 @@ ReloadPlan Supervisor::reload(const Config& next) {
     Service& s = add(*next.find(name));
     if (enabled_(s.config())) pending_start_.insert(name);
   }
+  templates_ = next.templates;
   reorder(next);
+  for (auto& [service, steps] : rolls) begin_roll(service, std::move(steps), 1);
   collect_retired();
   schedule();
   return plan;
+}
+
+std::variant<Config, std::vector<ConfigError>> Supervisor::scaled(const std::string& name, int n) const {
+  const Config now = current();
+  auto next = with_instances(now, name, n);
+  const Config* made = std::get_if<Config>(&next);
+  if (!made) return next;
+  for (const auto& s : made->services) {
+    if (!now.find(s.name) && retired_running(s.name)) {
+      return std::vector<ConfigError>{{{}, s.name + " is still stopping (removed by an earlier scale); "
+                                               "scale again once it is gone"}};
+    }
+  }
+  return next;
+}
+
+std::variant<ReloadPlan, std::vector<ConfigError>> Supervisor::scale(const std::string& name, int n) {
+  auto next = scaled(name, n);
+  if (auto* errors = std::get_if<std::vector<ConfigError>>(&next)) return *errors;
+  return reload(std::get<Config>(next));
 }
 
 void Supervisor::retire(const std::string& name) {
@@ -112,24 +179,35 @@ void Supervisor::collect_retired() {
 
 // ---- ordering ------------------------------------------------------------------
 
+bool Supervisor::dep_started(const Service& d) const {
+  if (pending_start_.count(d.name())) return false;
+  if (d.state() == State::backoff) return false;
+  return !(d.state() == State::starting && !d.ready_for_dependents());
+}
+
+// An `after` entry names a service, or a template for each of its current instances
+// (none: nothing to wait for).
 bool Supervisor::deps_started(const Service& service) const {
   for (const auto& dep : service.config().after) {
-    if (pending_start_.count(dep)) return false;
-    const Service* d = find(dep);
-    if (!d) continue;
-    if (d->state() == State::backoff) return false;
-    if (d->state() == State::starting && !d->ready_for_dependents()) return false;
+    if (const Service* d = find(dep)) {
+      if (!dep_started(*d)) return false;
+      continue;
+    }
+    if (!find_template(dep)) continue;
+    for (const Service* d : instances_of(dep)) {
+      if (!dep_started(*d)) return false;
+    }
   }
   return true;
 }
 
 bool Supervisor::dependents_down(const Service& service) const {
+  const std::string& family = service.config().template_name;
   for (const auto& [name, other] : services_) {
     const auto& after = other->config().after;
-    if (std::find(after.begin(), after.end(), service.name()) != after.end() &&
-        (other->has_processes() || other->state() == State::backoff)) {
-      return false;
-    }
+    const bool waits = std::find(after.begin(), after.end(), service.name()) != after.end() ||
+                       (!family.empty() && std::find(after.begin(), after.end(), family) != after.end());
+    if (waits && (other->has_processes() || other->state() == State::backoff)) return false;
   }
   return true;
 }
@@ -173,6 +251,7 @@ void Supervisor::schedule_pass() {
     pending_start_.erase(s->name());
     s->start();
   }
+  advance_rolls();
 }
 
 void Supervisor::shutdown_pass() {
@@ -191,6 +270,7 @@ void Supervisor::begin_shutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
   pending_start_.clear();
+  for (auto& roll : rolls_) roll->end_early("superd is shutting down");
   schedule();
 }
 

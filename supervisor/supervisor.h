@@ -8,6 +8,13 @@
 // dependents back forever. A dependency in backoff is waited for. Shutdown stops a service only once
 // every service that is `after` it has no process left, so stops run in reverse order.
 //
+// Instances. A service with `instances` is N services NAME@0 .. NAME@N-1 here, each with
+// its own state machine; `after = ["worker"]` waits for every instance of worker, and a
+// stop waits for every instance after it. scale() changes the count as a reload-config
+// of the same config at another count would: new instances start (if enabled), surplus
+// ones stop (highest numbers first), the others are not touched. restart() and a
+// reload-config that changes the template roll through the instances (roll.h).
+//
 // Like Service, it knows no processes, sockets or clocks. It sits between the services
 // and the host: each Service talks to the Supervisor as its ServiceHost, which passes
 // everything on to the real host and, after every transition, runs a scheduling pass.
@@ -19,10 +26,12 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "supervisor/config.h"
 #include "supervisor/reload_plan.h"
+#include "supervisor/roll.h"
 #include "supervisor/service.h"
 
 namespace superd {
@@ -59,14 +68,35 @@ class Supervisor : private ServiceHost {
   const std::vector<Service*>& in_order() const { return ordered_; }
   // Current and retired services alike (retired: removed, still stopping).
   std::vector<Service*> all() const;
+  const ServiceTemplate* find_template(const std::string& name) const;
+  const std::vector<ServiceTemplate>& templates() const { return templates_; }
+  // The current instances of template `name`, by number.
+  std::vector<Service*> instances_of(const std::string& name) const;
+  // What runs now, as a config: every service's definition in file order (an instance
+  // waiting in a roll keeps its previous one), and the templates.
+  Config current() const;
+  // A removed service of that name still has processes.
+  bool retired_running(const std::string& name) const;
 
   // An operator's command: whatever waited for its `after` is now the operator's to
-  // decide. Stops run in reverse start order, starts in start order.
+  // decide. Stops run in reverse start order, starts in start order. A restart is
+  // restart(services, 1).
   void command(Command what, std::vector<Service*> services);
+  // Restart `services`: the instances of one template, when there are several of them,
+  // roll `parallel` at a time (one roll per template); the others restart at once.
+  std::vector<RollPtr> restart(const std::vector<Service*>& services, size_t parallel);
 
-  // Apply `next`: removed services stop, added ones start if enabled, changed ones are
-  // redefined and restarted if they were up, unchanged ones are not touched.
+  // Apply `next`: removed services stop (in reverse file order: highest instances
+  // first), added ones start if enabled, changed ones are redefined and restarted if
+  // they were up (instances of one template through a roll, each redefined when its
+  // turn comes), unchanged ones are not touched.
   ReloadPlan reload(const Config& next);
+
+  // `superctl scale`: the config with template `name` at `n` instances (with_instances),
+  // refused while a removed instance of a name it would add still stops. scale() applies
+  // it with reload(). Neither saves the count: that is the caller's (state_dir).
+  std::variant<Config, std::vector<ConfigError>> scaled(const std::string& name, int n) const;
+  std::variant<ReloadPlan, std::vector<ConfigError>> scale(const std::string& name, int n);
 
   // Removed services whose processes are all gone are detached from the host and freed.
   // The host calls this where no Service is on the stack (after dispatching reaps).
@@ -101,12 +131,22 @@ class Supervisor : private ServiceHost {
   void shutdown_pass();
   bool deps_started(const Service& service) const;
   bool dependents_down(const Service& service) const;
+  bool dep_started(const Service& dep) const;
+
+  // Rolls (supervisor_roll.cc).
+  RollPtr begin_roll(const std::string& service, std::vector<Roll::Step> steps, size_t parallel);
+  void advance_rolls();
+  bool advance(Roll& roll);
+  void begin_step(Roll& roll);
+  size_t in_flight(const std::string& service) const;
 
   SupervisorHost& host_;
   Enabled enabled_;
   std::map<std::string, std::unique_ptr<Service>> services_;
   std::vector<Service*> ordered_;                 // start order of services_
   std::vector<std::unique_ptr<Service>> retired_;  // removed definitions still stopping
+  std::vector<ServiceTemplate> templates_;
+  std::vector<std::shared_ptr<Roll>> rolls_;       // under way (over ones are dropped)
   std::set<std::string> pending_start_;           // waiting for their `after`
   bool scheduling_ = false;
   bool reschedule_ = false;

@@ -539,7 +539,7 @@ TEST(ImportSupervisord, LogFiles) {
 TEST(ImportCli, UsageErrors) {
   Result r = import({});
   EXPECT_EQ(r.exit, 1);
-  EXPECT_NE(r.err.find("usage: superd import [--from systemd|supervisord] FILE..."), std::string::npos);
+  EXPECT_NE(r.err.find("usage: superd import [--from systemd|supervisord] [--instances N] FILE..."), std::string::npos);
   EXPECT_EQ(import({"--from", "upstart", "x"}).exit, 1);
   EXPECT_EQ(import({"--bogus", "x"}).exit, 1);
   r = import({"--help"});

@@ -158,3 +158,46 @@ TEST(AnyNotRunning, NamedOrEveryEnabled) {
 
 }  // namespace
 }  // namespace superd::ipc
+
+namespace superd::ipc {
+namespace {
+
+json instance(std::string name, int k, std::string state, int pid, int uptime) {
+  json row = service(name + "@" + std::to_string(k), state, pid, uptime, true);
+  row["service"] = name;
+  row["instance"] = k;
+  return row;
+}
+
+TEST(FormatStatusTable, InstancesAreGroupedUnderTheirService) {
+  json redis = service("redis", "running", 4121, 7500, true);
+  redis["service"] = "redis";
+  redis["instance"] = nullptr;
+  json w0 = instance("worker", 0, "running", 4130, 7500);
+  json w1 = instance("worker", 1, "starting", 4131, 2);
+  w0["memory_current"] = 100 << 20;
+  w1["memory_current"] = 50 << 20;
+  w0["cpu_usage_usec"] = 1000000;
+  w1["cpu_usage_usec"] = 500000;
+  const json result = {{"services", {redis, w0, w1}},
+                       {"groups",
+                        {{{"service", "worker"}, {"instances", 2}, {"configured", 3}},
+                         {{"service", "beat"}, {"instances", 0}, {"configured", 1}}}}};
+  EXPECT_EQ(format_status_table(result),
+            "NAME        STATE        PID   UPTIME  MEM    CPU    RESTARTS  ENABLED\n"
+            "redis       running      4121  2h05m   -      -      0         yes\n"
+            "worker      1/2 running  -     -       150M   1.50s  0         yes      scaled to 2 (the config says 3)\n"
+            "  worker@0  running      4130  2h05m   100M   1.00s  0         yes\n"
+            "  worker@1  starting     4131  2s      50.0M  0.50s  0         yes\n"
+            "beat        0 instances  -     -       -      -      0         -        scaled to 0 (the config says 1)\n");
+  // The lines after a restart of `worker` are its instances'.
+  EXPECT_EQ(format_state_lines(result, {"worker"}), "worker@0: running (pid 4130)\nworker@1: starting\n");
+  // `status worker` exits 3 while an instance is not running; a service scaled to 0 is fine.
+  EXPECT_TRUE(any_not_running(result, {"worker"}));
+  EXPECT_FALSE(any_not_running(result, {"worker@0"}));
+  EXPECT_FALSE(any_not_running(result, {"beat"}));
+  EXPECT_TRUE(any_not_running(result, {"nope"}));
+}
+
+}  // namespace
+}  // namespace superd::ipc
