@@ -13,7 +13,6 @@
 #include <optional>
 #include <string>
 
-#include "base/file_read.h"
 
 namespace superd {
 namespace {
@@ -221,15 +220,25 @@ std::string normalize(std::string_view text) {
 
 EnvFileResult parse_env_file(std::string_view text) { return Parser(normalize(text)).run(); }
 
+bool is_reserved_env_name(std::string_view name) {
+  for (std::string_view reserved : kReservedEnvNames) {
+    if (name == reserved) return true;
+  }
+  return false;
+}
+
+std::string env_file_problem(const std::string& path, const PathProblem& problem) {
+  return problem.explain("env_file", path, "superd reads it as root");
+}
+
 std::optional<std::vector<std::pair<std::string, std::string>>> read_env_file(
-    const std::string& path, std::string* error) {
-  std::string why;
-  auto text = read_small_file(path, &why);
-  if (!text) {
-    *error = "env_file " + path + " " + why;
+    const std::string& path, const PathTrust& trust, std::string* error) {
+  auto text = read_safe_file(path, trust, kMaxEnvFileBytes);
+  if (auto* problem = std::get_if<PathProblem>(&text)) {
+    *error = env_file_problem(path, *problem);
     return std::nullopt;
   }
-  EnvFileResult parsed = parse_env_file(*text);
+  EnvFileResult parsed = parse_env_file(std::get<std::string>(text));
   if (!parsed.errors.empty()) {
     const auto& e = parsed.errors.front();
     *error = path + ":" + std::to_string(e.line) + ": " + e.message;

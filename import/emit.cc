@@ -131,6 +131,11 @@ void write_service(Writer& w, const ImportedService& s, const std::vector<Note>&
   for (const Note& n : notes) {
     if (n.owner == s.name) w.line(comment_for(n));
   }
+  if (!s.sandbox.empty()) {
+    w.line("");
+    w.line("[service." + toml_key(s.name) + ".sandbox]");
+    for (const auto& [k, v] : s.sandbox) w.key(k, v);
+  }
 }
 
 }  // namespace

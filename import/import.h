@@ -48,6 +48,15 @@
 //   childlogdir `log_dir`, loglevel `log_level`.
 // - A limit "soft:hard" with two values is imported as the hard value (superd sets both to
 //   one value), reported.
+// - The hardening directives become the service's `sandbox` table (systemd_sandbox.cc),
+//   merged across lines as systemd merges them, so the table means what the unit meant.
+//   Not in the table, reported: PrivateUsers=, PrivateNetwork=, ProtectProc=, RemoveIPC=,
+//   NoExecPaths=/ExecPaths=, a RestrictNamespaces= list, and the like. SystemCallFilter=
+//   is reported once for how a refused call fails: superd returns EPERM where systemd
+//   kills the process without SystemCallErrorNumber=. SystemCallArchitectures=native is
+//   what every superd filter does, so it goes without a note when a filter is loaded.
+//   Capability names are checked with libcap; address family names are passed on as
+//   written (`superd --check` knows them).
 #pragma once
 
 #include <cstdint>
@@ -132,6 +141,8 @@ struct ImportedService {
   Opt<std::string> stdout_path, stderr_path, log_max_bytes;
   Opt<int64_t> log_backups;
   Opt<int64_t> instances;  // supervisord numprocs, a systemd template's --instances
+  // [service.NAME.sandbox]: key -> TOML value as written, in SPEC order.
+  std::vector<std::pair<std::string, std::string>> sandbox;
 
   // For link().
   std::string unit;            // systemd: "uvicorn.service"

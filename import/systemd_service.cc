@@ -31,6 +31,7 @@ void ServiceImport::run() {
   stop_keys();
   reload();
   output();
+  sandbox();
   install_section();
   for (const Entry* e : a_.unhandled()) note(*e, family_reason(e->key));
   if (im_.errors.size() == errors) im_.services.push_back(std::move(s_));

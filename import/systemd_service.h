@@ -1,9 +1,11 @@
 // One systemd .service unit translated into an ImportedService. The translation is split
 // by concern: systemd_service.cc (the unit as a whole, identity, environment, output),
 // systemd_exec.cc (Type=, ExecStart=, ExecReload=, variables and specifiers),
-// systemd_process.cc (limits, restart and stop behaviour).
+// systemd_process.cc (limits, restart and stop behaviour), systemd_sandbox.cc (the
+// hardening directives: the `sandbox` table).
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,6 +56,14 @@ class ServiceImport {
   void reload();
   void output();
   void install_section();
+  // The hardening directives (systemd_sandbox.cc).
+  void sandbox();
+  void sandbox_flags();
+  void sandbox_paths();
+  void sandbox_capabilities(const char* directive, const char* key);
+  void sandbox_address_families();
+  void sandbox_system_calls();
+  void sandbox_unsupported();
 
   const SourceFile& f_;
   const UnitText& unit_;

@@ -23,7 +23,7 @@ std::string family_reason(std::string_view key) {
     if (key.substr(0, p.size()) == p) return "superd does not create directories: create it at deploy time";
   }
   for (auto p : kSandbox) {
-    if (key.substr(0, p.size()) == p) return "superd does not sandbox services";
+    if (key.substr(0, p.size()) == p) return "no such key in superd's `sandbox` table";
   }
   for (auto p : kCgroup) {
     if (key.substr(0, p.size()) == p) return "superd does not manage cgroup resources";

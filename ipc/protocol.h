@@ -90,10 +90,11 @@ inline constexpr std::string_view reload_config = "reload-config";
 inline constexpr std::string_view shutdown = "shutdown";
 inline constexpr std::string_view reopen_logs = "reopen-logs";
 inline constexpr std::string_view scale = "scale";
+inline constexpr std::string_view security = "security";
 inline constexpr std::string_view all[] = {hello,  status, start,  stop,
                                            restart, reload, signal, enable,
                                            disable, log,    reload_config, shutdown,
-                                           scale,   reopen_logs};
+                                           scale,   security, reopen_logs};
 }  // namespace cmd
 
 namespace err {

@@ -18,7 +18,7 @@ ServerCore::~ServerCore() { close(); }
 
 std::optional<std::string> ServerCore::listen() {
   if (listener_) return options_.path + ": already listening";
-  auto created = SocketFile::create(options_.path, options_.group);
+  auto created = SocketFile::create(options_.path, options_.group, options_.trust);
   if (auto* error = std::get_if<std::string>(&created)) return *error;
   socket_.emplace(std::move(std::get<SocketFile>(created)));
 
@@ -48,6 +48,20 @@ void ServerCore::close() {
   for (Connection* connection : open) connection->close();
   connections_.clear();
   socket_.reset();  // unlinks the socket if it is still ours, releases the lock
+}
+
+std::optional<std::string> ServerCore::set_group(std::optional<gid_t> group) {
+  if (socket_) {
+    if (auto error = socket_->set_group(group)) return error;
+  }
+  options_.group = group;
+  group_label_ = group ? group_label(*group) : std::string();
+  for (Connection* connection : connections_) {
+    Peer& peer = connection->peer_;
+    if (!connection->counted_ || !connection->is_open()) continue;
+    peer.authorized = is_authorized(PeerCredentials{peer.uid, peer.gid, peer.pid}, group);
+  }
+  return std::nullopt;
 }
 
 void ServerCore::on_connection(uv_stream_t* listener, int status) {
@@ -115,6 +129,10 @@ Server::~Server() = default;
 std::optional<std::string> Server::listen() { return core_->listen(); }
 
 void Server::close() { core_->close(); }
+
+std::optional<std::string> Server::set_group(std::optional<gid_t> group) {
+  return core_->set_group(group);
+}
 
 std::size_t Server::connection_count() const { return core_->connection_count(); }
 

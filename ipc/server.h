@@ -35,14 +35,20 @@
 // the child). EPIPE is then an ordinary write error that closes the connection.
 //
 // The socket. listen() creates the directory if missing (mode 0755, owned by superd's
-// euid) and refuses one that is a symlink, owned by another user, or writable by
-// group or others without the sticky bit. It takes an flock on "PATH.lock" for as long
-// as the server lives, so two daemons starting at once cannot both replace the socket.
-// An existing socket that refuses connections is stale and replaced; one that accepts
-// belongs to a running superd and listen() fails. The socket is bound under umask
-// 0177 (never wider than 0600), then chowned to euid:group and made 0660 (0600 with
-// no group). close() unlinks the path only if it is still the inode bound here.
-// (umask is per process: listen() belongs at startup, before threads create files.)
+// euid) and refuses one that base/safe_path.h refuses: owned by another user, a symlink
+// of another user's on the way, writable by group or others (sticky or not), unless
+// the operator allowed its group (ServerOptions::trust). It takes an flock on
+// "PATH.lock" for as long as the server lives, so two daemons starting at once cannot
+// both replace the socket. An existing socket that refuses connections is stale and
+// replaced; one that accepts belongs to a running superd and listen() fails. The socket
+// is bound under umask 0177 (never wider than 0600), then chowned to euid:group and
+// made 0660 (0600 with no group) through a descriptor of the new inode. close()
+// unlinks the path only if it is still the inode bound here. (umask is per process:
+// listen() belongs at startup, before threads create files.)
+//
+// set_group() applies a changed socket_group: the socket is chowned and chmod'ed again,
+// and every open connection is authorized anew; one that no longer is may send hello
+// only (the daemon ends its `log -f` streams).
 //
 // The handler may send, keep the connection for later, close it, or close the server;
 // it must not destroy the Server from inside the call.
@@ -60,6 +66,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/safe_path.h"
 #include "ipc/codec.h"
 
 namespace superd::ipc {
@@ -149,6 +156,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 struct ServerOptions {
   std::string path;
   std::optional<gid_t> group;
+  PathTrust trust;  // directories allowed to be group-writable
   std::size_t max_connections = 128;
   std::size_t max_output_bytes = 4 << 20;
   std::chrono::milliseconds idle_timeout{10000};
@@ -167,6 +175,9 @@ class Server {
   std::optional<std::string> listen();
   // Stops listening and closes every connection (async, via uv_close callbacks).
   void close();
+  // A new socket_group (nullopt: root only), as the header says; error text on failure,
+  // and nothing changed then.
+  std::optional<std::string> set_group(std::optional<gid_t> group);
 
   std::size_t connection_count() const;
 

@@ -20,6 +20,7 @@ class ServerCore {
 
   std::optional<std::string> listen();
   void close();
+  std::optional<std::string> set_group(std::optional<gid_t> group);
   std::size_t connection_count() const { return connections_.size(); }
 
   // For Connection.

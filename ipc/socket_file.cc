@@ -15,14 +15,6 @@ namespace {
 
 std::string errno_text(int error) { return std::strerror(error); }
 
-// The directory and last component of `path` ("." when there is no slash).
-std::pair<std::string, std::string> split_path(const std::string& path) {
-  const std::size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return {".", path};
-  if (slash == 0) return {"/", path.substr(1)};
-  return {path.substr(0, slash), path.substr(slash + 1)};
-}
-
 bool fill_address(const std::string& path, sockaddr_un& addr) {
   std::memset(&addr, 0, sizeof addr);
   addr.sun_family = AF_UNIX;
@@ -31,39 +23,8 @@ bool fill_address(const std::string& path, sockaddr_un& addr) {
   return true;
 }
 
-// Creates the directory if missing, opens it without following a symlink, and checks
-// that nobody but superd (or root) can replace what is inside.
-std::variant<UniqueFd, std::string> open_socket_dir(const std::string& dir) {
-  bool created = false;
-  if (::mkdir(dir.c_str(), 0755) == 0) {
-    created = true;
-  } else if (errno != EEXIST) {
-    return "cannot create directory " + dir + ": " + errno_text(errno);
-  }
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd) {
-    // With O_DIRECTORY, a symlink fails as ENOTDIR rather than ELOOP: look closer.
-    const int error = errno;
-    struct stat st {};
-    if (error == ELOOP || (::lstat(dir.c_str(), &st) == 0 && S_ISLNK(st.st_mode)))
-      return dir + ": is a symlink; refusing to put the socket there";
-    return "cannot open directory " + dir + ": " + errno_text(error);
-  }
-  // The umask may have narrowed mkdir's mode; members of the group need to search it.
-  if (created && ::fchmod(fd.get(), 0755) != 0)
-    return "cannot chmod directory " + dir + ": " + errno_text(errno);
-
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return "cannot stat " + dir + ": " + errno_text(errno);
-  if (st.st_uid != 0 && st.st_uid != ::geteuid())
-    return dir + ": owned by uid " + std::to_string(st.st_uid) + ", not by root";
-  const bool sticky = (st.st_mode & S_ISVTX) != 0;
-  const bool others_write = (st.st_mode & S_IWOTH) != 0;
-  const bool group_write = (st.st_mode & S_IWGRP) != 0 && st.st_gid != 0;
-  if ((others_write || group_write) && !sticky)
-    return dir + ": writable by " + (others_write ? "others" : "its group") +
-           " without the sticky bit; refusing to put the socket there";
-  return fd;
+std::string socket_dir_problem(const std::string& dir, const PathProblem& problem) {
+  return problem.explain("socket directory", dir, "superd's control socket and its lock live there");
 }
 
 enum class Probe { absent, stale, live };
@@ -100,7 +61,7 @@ std::variant<Probe, std::string> probe(int dir_fd, const std::string& name,
 
 std::variant<SocketFile, std::string> SocketFile::create(const std::string& path,
                                                          std::optional<gid_t> group,
-                                                         int backlog) {
+                                                         const PathTrust& trust, int backlog) {
   sockaddr_un addr;
   if (!fill_address(path, addr))
     return path + ": socket path too long (at most " +
@@ -111,63 +72,69 @@ std::variant<SocketFile, std::string> SocketFile::create(const std::string& path
   if (name.empty() || name == "." || name == "..") return path + ": not a socket file name";
   file.name_ = name;
 
-  auto dir_fd = open_socket_dir(dir);
-  if (auto* error = std::get_if<std::string>(&dir_fd)) return *error;
-  file.dir_fd_ = std::move(std::get<UniqueFd>(dir_fd));
+  auto opened = open_safe_dir(dir, trust, Missing::create, 0755);
+  if (auto* problem = std::get_if<PathProblem>(&opened)) return socket_dir_problem(dir, *problem);
+  file.dir_ = std::move(std::get<SafeDir>(opened));
+  const int dir_fd = file.dir_.fd();
 
   const std::string lock_name = name + ".lock";
-  file.lock_fd_.reset(::openat(file.dir_fd_.get(), lock_name.c_str(),
-                               O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!file.lock_fd_) return dir + "/" + lock_name + ": " + errno_text(errno);
+  auto lock = open_safe_file(file.dir_, lock_name, trust, {O_RDWR | O_CREAT, 0600, 0});
+  if (auto* problem = std::get_if<PathProblem>(&lock)) return problem->describe(file.dir_.path_of(lock_name));
+  file.lock_fd_ = std::move(std::get<UniqueFd>(lock));
   if (::flock(file.lock_fd_.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) return path + ": another superd is listening";
     return dir + "/" + lock_name + ": flock: " + errno_text(errno);
   }
 
-  auto found = probe(file.dir_fd_.get(), name, path);
+  auto found = probe(dir_fd, name, path);
   if (auto* error = std::get_if<std::string>(&found)) return *error;
   if (std::get<Probe>(found) == Probe::live) return path + ": another superd is listening";
   if (std::get<Probe>(found) == Probe::stale &&
-      ::unlinkat(file.dir_fd_.get(), name.c_str(), 0) != 0 && errno != ENOENT)
+      ::unlinkat(dir_fd, name.c_str(), 0) != 0 && errno != ENOENT)
     return path + ": cannot remove the stale socket: " + errno_text(errno);
 
   file.listen_fd_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!file.listen_fd_) return path + ": socket: " + errno_text(errno);
-  // bind() creates the inode with 0777 & ~umask: under 0177 it never exists wider than
-  // 0600, and only becomes 0660 once its group is right.
-  const mode_t old_umask = ::umask(0177);
-  const int bound = ::bind(file.listen_fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  const int bind_errno = errno;
-  ::umask(old_umask);
-  if (bound != 0) return path + ": bind: " + errno_text(bind_errno);
-
+  const gid_t gid = group.value_or(::getegid());
+  if (auto problem = bind_safe_socket(file.dir_, name, file.listen_fd_.get(), ::geteuid(), gid,
+                                      group ? 0660 : 0600)) {
+    // Bound but not made right: it must not stay behind.
+    struct stat st {};
+    if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(st.st_mode))
+      ::unlinkat(dir_fd, name.c_str(), 0);
+    return problem->describe(path);
+  }
   struct stat st {};
-  if (::fstatat(file.dir_fd_.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+  if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
     return path + ": cannot stat the new socket: " + errno_text(errno);
   file.dev_ = st.st_dev;
   file.ino_ = st.st_ino;
   file.bound_ = true;  // from here on, the destructor removes it
-
-  // By name, relative to the checked directory: fchmod() on a socket fd does not reach
-  // the file's inode. Nobody else can write to the directory, so the name is ours.
-  const gid_t gid = group.value_or(::getegid());
-  if (::fchownat(file.dir_fd_.get(), name.c_str(), ::geteuid(), gid, AT_SYMLINK_NOFOLLOW) != 0)
-    return path + ": chown: " + errno_text(errno);
-  if (::fchmodat(file.dir_fd_.get(), name.c_str(), group ? 0660 : 0600, 0) != 0)
-    return path + ": chmod: " + errno_text(errno);
   if (::listen(file.listen_fd_.get(), backlog) != 0) return path + ": listen: " + errno_text(errno);
   return file;
+}
+
+std::optional<std::string> SocketFile::set_group(std::optional<gid_t> group) {
+  if (!bound_ || !dir_) return path_ + ": not bound";
+  struct stat st {};
+  if (::fstatat(dir_.fd(), name_.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_dev != dev_ ||
+      st.st_ino != ino_)
+    return path_ + ": no longer the socket superd bound";
+  if (auto problem = chown_safe_socket(dir_, name_, ::geteuid(), group.value_or(::getegid()),
+                                       group ? 0660 : 0600))
+    return problem->describe(path_);
+  return std::nullopt;
 }
 
 SocketFile::~SocketFile() { remove(); }
 
 void SocketFile::remove() {
-  if (!bound_ || !dir_fd_) return;
+  if (!bound_ || !dir_) return;
   bound_ = false;
   struct stat st {};
-  if (::fstatat(dir_fd_.get(), name_.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+  if (::fstatat(dir_.fd(), name_.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
       st.st_dev == dev_ && st.st_ino == ino_)
-    ::unlinkat(dir_fd_.get(), name_.c_str(), 0);
+    ::unlinkat(dir_.fd(), name_.c_str(), 0);
 }
 
 }  // namespace superd::ipc

@@ -7,6 +7,10 @@
 // the first's fresh socket. flock() on PATH.lock, held for the server's lifetime,
 // serialises that. The lock file stays behind on purpose: unlinking a lock file lets
 // two later lockers hold locks on different inodes.
+//
+// The directory is walked and checked as base/safe_path.h says: root's (or superd's),
+// writable by nobody else, not even with the sticky bit (anyone could create the lock or
+// the socket first in /tmp). The lock and the socket are made relative to it.
 #pragma once
 
 #include <sys/types.h>
@@ -16,6 +20,7 @@
 #include <variant>
 
 #include "base/fd.h"
+#include "base/safe_path.h"
 
 namespace superd::ipc {
 
@@ -25,7 +30,11 @@ class SocketFile {
   // owned euid:group, or 0600 without a group) and listens. Error text names the path.
   static std::variant<SocketFile, std::string> create(const std::string& path,
                                                       std::optional<gid_t> group,
+                                                      const PathTrust& trust = {},
                                                       int backlog = 128);
+  // Owner euid:group, mode 0660 (0600 without a group), on the bound inode: a changed
+  // socket_group. Error text names the path.
+  std::optional<std::string> set_group(std::optional<gid_t> group);
 
   SocketFile(SocketFile&&) = default;
   SocketFile& operator=(SocketFile&&) = default;
@@ -42,7 +51,7 @@ class SocketFile {
 
   std::string path_;
   std::string name_;  // last component, relative to dir_fd_
-  UniqueFd dir_fd_;
+  SafeDir dir_;
   UniqueFd lock_fd_;
   UniqueFd listen_fd_;
   dev_t dev_ = 0;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -42,6 +43,12 @@ std::string format_status_table(const nlohmann::json& result,
 std::string format_state_lines(const nlohmann::json& result,
                                const std::vector<std::string>& only = {},
                                const StatusFormatOptions& options = {});
+
+// Text from a service (log lines, STATUS=) made safe for a terminal: control characters
+// (C0 but tab, DEL, C1) and bytes that are not UTF-8 become \xNN, so a service cannot
+// move the cursor, retitle the window or hide a line on an operator's terminal. UTF-8
+// text passes unchanged. superctl applies it when stdout is a terminal, unless --raw.
+std::string escape_controls(std::string_view text);
 
 // `superctl status` exits 3 when a named service (or, with no names, an enabled one)
 // is not in state "running"; a service with `instances` named as a whole, when any of

@@ -20,6 +20,8 @@ using nlohmann::json;
 struct Invocation {
   std::string socket = std::string(ipc::kDefaultSocketPath);
   bool json_output = false;
+  bool raw = false;            // --raw: service text exactly as it came
+  bool escape_stdout = false;  // stdout is a terminal and neither --raw nor --json
   std::string verb;
   std::vector<std::string> names;
   std::string name;  // log
@@ -43,10 +45,17 @@ struct Verb {
 // Every verb, in the order --help lists them (superctl_verbs.cc).
 const std::vector<Verb>& verbs();
 
+// `security` (superctl_security.cc).
+int run_security(ipc::Client& client, const Invocation& inv);
+
 // Output (superctl_output.cc).
 void print_error(const std::string& message);
 int fail(const std::string& message);  // prints, returns exit_code::error
 void print_out(const std::string& text);
+// Service text (log lines) for stdout: escape_controls() on a terminal unless --raw.
+std::string service_text(const std::string& text, const Invocation& inv);
+// On a terminal, error text is escaped too (unless --raw): a reason may quote a service.
+void set_escape_stderr(bool on);
 void print_json(const json& value);
 const json& result_of(const json& reply);
 // Prints a refusal and picks the exit code.

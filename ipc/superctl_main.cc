@@ -8,7 +8,10 @@
 // The socket is -s SOCKET, else $SUPERD_SOCKET, else /run/super/super.sock.
 // --json prints the daemon's result as one document; `log -f --json` prints the result
 // and then every streamed message as one JSON line each.
-// Colour only on a terminal, and never with NO_COLOR set or TERM=dumb.
+// Colour only on a terminal, and never with NO_COLOR set or TERM=dumb. On a terminal,
+// control characters in what services wrote (log lines, reasons) are shown escaped
+// (\x1b), so a service cannot send escape sequences to the operator's terminal;
+// --raw prints them as they came (--json escapes them as JSON does).
 #include <unistd.h>
 
 #include <cstdlib>
@@ -61,6 +64,9 @@ void build_cli(CLI::App& app, Invocation& inv, const Verb* only) {
       ->envname(std::string(ipc::kSocketEnvVar))
       ->capture_default_str();
   app.add_flag("--json", inv.json_output, "print the daemon's result as JSON");
+  app.add_flag("--raw", inv.raw,
+               "print services' text (log lines) as it came, control characters included; "
+               "by default they are escaped (\\x1b) on a terminal");
   app.footer(
       "Exit codes: 0 ok, 1 error, 3 status: a service is not running, "
       "4 no such service, 69 superd unreachable.");
@@ -94,6 +100,9 @@ int main(int argc, char** argv) {
     }
   }
   inv.format.color = !inv.json_output && want_color();
+  // A service's output must not talk to the operator's terminal (escape sequences).
+  inv.escape_stdout = !inv.raw && !inv.json_output && ::isatty(STDOUT_FILENO);
+  set_escape_stderr(!inv.raw && ::isatty(STDERR_FILENO));
   if (inv.verb == ipc::cmd::signal) {  // a typo is caught before bothering the daemon
     std::string why;
     const std::optional<int> signo = superd::parse_signal(inv.signal, &why);

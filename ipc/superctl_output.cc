@@ -7,8 +7,22 @@ namespace superd::superctl {
 
 using namespace superd::ipc;
 
+namespace {
+bool escape_stderr = false;
+
+std::string for_stderr(const std::string& text) {
+  return escape_stderr ? escape_controls(text) : text;
+}
+}  // namespace
+
+void set_escape_stderr(bool on) { escape_stderr = on; }
+
+std::string service_text(const std::string& text, const Invocation& inv) {
+  return inv.escape_stdout ? escape_controls(text) : text;
+}
+
 void print_error(const std::string& message) {
-  std::fprintf(stderr, "superctl: %s\n", message.c_str());
+  std::fprintf(stderr, "superctl: %s\n", for_stderr(message).c_str());
 }
 
 int fail(const std::string& message) {
@@ -53,14 +67,14 @@ int report_error(const json& reply) {
     // The problems first, like a compiler; the message may repeat them, so it is not
     // printed again.
     for (const json& line : *errors)
-      if (line.is_string()) std::fprintf(stderr, "%s\n", line.get<std::string>().c_str());
+      if (line.is_string()) std::fprintf(stderr, "%s\n", for_stderr(line.get<std::string>()).c_str());
     print_error(code == ipc::err::invalid_config ? "invalid configuration; nothing changed"
                                             : message.substr(0, message.find('\n')));
   } else {
     const std::size_t first_newline = message.find('\n');
     print_error(message.substr(0, first_newline));
     if (first_newline != std::string::npos)
-      std::fprintf(stderr, "%s\n", message.substr(first_newline + 1).c_str());
+      std::fprintf(stderr, "%s\n", for_stderr(message.substr(first_newline + 1)).c_str());
   }
   return code == ipc::err::not_found ? ipc::exit_code::no_such_service : ipc::exit_code::error;
 }

@@ -49,13 +49,13 @@ int run_signal(Client& client, const Invocation& inv) {
   return exit_code::ok;
 }
 
-void print_log_line(const json& message, bool json_output) {
-  if (json_output) {
+void print_log_line(const json& message, const Invocation& inv) {
+  if (inv.json_output) {
     print_out(message.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
     return;
   }
   const auto line = message.find("line");
-  if (line != message.end() && line->is_string()) print_out(line->get<std::string>() + "\n");
+  if (line != message.end() && line->is_string()) print_out(service_text(line->get<std::string>(), inv) + "\n");
 }
 
 int run_log(Client& client, const Invocation& inv) {
@@ -63,7 +63,7 @@ int run_log(Client& client, const Invocation& inv) {
   if (inv.lines) args["lines"] = *inv.lines;
   if (!inv.since.empty()) args["since"] = inv.since;
   if (!inv.until.empty()) args["until"] = inv.until;
-  const StreamCallback on_line = [&](const json& message) { print_log_line(message, inv.json_output); };
+  const StreamCallback on_line = [&](const json& message) { print_log_line(message, inv); };
   auto reply = client.request(cmd::log, std::move(args), on_line);
   if (auto* error = std::get_if<std::string>(&reply)) return fail(*error);
   const json& r = std::get<json>(reply);
@@ -79,8 +79,12 @@ int run_log(Client& client, const Invocation& inv) {
   } else if (result.contains("lines") && result["lines"].is_array()) {
     std::string text;
     for (const json& line : result["lines"])
-      if (line.is_string()) text += line.get<std::string>() + "\n";
+      if (line.is_string()) text += service_text(line.get<std::string>(), inv) + "\n";
     print_out(text);
+    if (result.value("truncated", false)) {
+      print_error("fewer lines than asked for: a reply holds at most 1 MiB of them (read the "
+                  "log file itself for more)");
+    }
   }
   if (!inv.follow) return exit_code::ok;
   // Until the daemon closes the stream (or the user presses Ctrl-C).
@@ -204,6 +208,7 @@ const std::vector<Verb>& verbs() {
       {"reload-config", "re-read the config and apply the difference", nullptr, run_reload_config},
       {"shutdown", "stop every service and superd itself", nullptr, run_simple},
       {"scale", "run N instances of a service (remembered in state_dir)", scale_options, run_scale},
+      {"security", "score services' exposure as systemd-analyze security does", status_options, run_security},
       {"reopen-logs", "close every log file and open it again by name (after logrotate)", nullptr,
        run_reopen_logs},
   };

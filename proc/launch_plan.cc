@@ -31,9 +31,11 @@ std::optional<std::string> resolve_program(const std::string& name, const std::s
   return std::nullopt;
 }
 
-// SPEC's clean set, then `environment`, then env_file; never superd's own environment.
+// SPEC's clean set, then `environment`, then env_file; never superd's own environment,
+// and never a name superd sets itself (the loader refuses those in `environment`; an
+// env_file's are dropped and said so).
 std::variant<std::vector<std::pair<std::string, std::string>>, SpawnFailure> build_env(
-    const SpawnSpec& spec, const Identity& who) {
+    const SpawnSpec& spec, const Identity& who, std::vector<std::string>* warnings) {
   std::vector<std::pair<std::string, std::string>> env = {
       {"HOME", who.home}, {"USER", who.name},   {"LOGNAME", who.name},
       {"PATH", kDefaultPath}, {"SHELL", who.shell},
@@ -47,13 +49,22 @@ std::variant<std::vector<std::pair<std::string, std::string>>, SpawnFailure> bui
     }
     env.emplace_back(key, value);
   };
-  for (const auto& [key, value] : spec.environment) set(key, value);
+  for (const auto& [key, value] : spec.environment) {
+    if (!is_reserved_env_name(key)) set(key, value);
+  }
   if (!spec.env_file.empty()) {
     std::string error;
-    auto parsed = read_env_file(spec.env_file, &error);
+    auto parsed = read_env_file(spec.env_file, spec.env_file_trust.with_owner(who.uid), &error);
     if (!parsed) return SpawnFailure{error, false};
     // As systemd does: EnvironmentFile= overrides Environment=.
-    for (const auto& [key, value] : *parsed) set(key, value);
+    for (const auto& [key, value] : *parsed) {
+      if (is_reserved_env_name(key)) {
+        warnings->push_back("env_file '" + spec.env_file + "': " + key +
+                            " dropped: superd sets it itself");
+        continue;
+      }
+      set(key, value);
+    }
   }
   return env;
 }
@@ -82,7 +93,7 @@ std::variant<LaunchPlan, SpawnFailure> plan_launch(const SpawnSpec& spec) {
     plan.limits.emplace_back(resource, rlimit{value, value});
   }
 
-  auto env = build_env(spec, *who);
+  auto env = build_env(spec, *who, &plan.warnings);
   if (auto* failure = std::get_if<SpawnFailure>(&env)) return *failure;
   auto& vars = std::get<0>(env);
   for (const auto& kv : spec.extra_env) vars.push_back(kv);
@@ -103,12 +114,13 @@ std::variant<LaunchPlan, SpawnFailure> plan_launch(const SpawnSpec& spec) {
   if (!spec.listen_fds.empty()) {
     vars.emplace_back("LISTEN_FDS", std::to_string(spec.listen_fds.size()));
     vars.emplace_back("LISTEN_FDNAMES", spec.listen_fdnames);
-    // Room for the child to write its own pid after fork.
-    vars.emplace_back("LISTEN_PID", std::string(20, '\0'));
   }
-  for (auto& [k, v] : vars) {
-    if (k == "LISTEN_PID") plan.listen_pid_env = static_cast<int>(plan.env.size());
-    plan.env.push_back(k + "=" + v);
+  for (auto& [k, v] : vars) plan.env.push_back(k + "=" + v);
+  if (!spec.listen_fds.empty()) {
+    // Room for the child to write its own pid after fork: superd's own entry, the last
+    // one (a LISTEN_PID of the service's could not have got this far).
+    plan.listen_pid_env = static_cast<int>(plan.env.size());
+    plan.env.push_back("LISTEN_PID=" + std::string(20, '\0'));
   }
   for (auto& a : plan.args) plan.argv.push_back(a.data());
   plan.argv.push_back(nullptr);

@@ -24,7 +24,9 @@ struct LaunchPlan {
   std::vector<std::string> env;
   std::vector<char*> argv;  // pointers into args/env, null-terminated
   std::vector<char*> envp;
-  int listen_pid_env = -1;  // index of the LISTEN_PID entry, filled in by the child
+  int listen_pid_env = -1;  // index of superd's LISTEN_PID entry, filled in by the child
+  // Not failures: what the caller should log ("env_file ...: LISTEN_PID dropped ...").
+  std::vector<std::string> warnings;
 
   bool change_ids = false;  // superd is root and the service runs as another identity
   std::string user;         // for messages

@@ -2,7 +2,6 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -34,36 +33,38 @@ std::variant<UniqueFd, std::string> open_tcp(const std::string& spec, const Host
 }
 
 std::variant<UniqueFd, std::string> open_unix(const std::string& spec, const std::string& path,
-                                              uid_t owner, gid_t group) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.empty() || path[0] != '/' || path.size() >= sizeof addr.sun_path)
+                                              uid_t owner, gid_t group, const PathTrust& trust) {
+  if (path.empty() || path[0] != '/' || path.size() >= sizeof(sockaddr_un{}.sun_path))
     return "bad unix socket path in " + spec;  // the loader refuses these
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  auto [dir_path, name] = split_path(path);
+  auto dir = open_safe_dir(dir_path, trust);
+  if (auto* problem = std::get_if<PathProblem>(&dir)) return listen_path_problem(spec, path, *problem);
+  const SafeDir& safe = std::get<SafeDir>(dir);
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) return failure("socket", spec);
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode)) return "bind " + spec + ": a file that is not a socket is in the way";
-    ::unlink(path.c_str());  // a stale socket of an earlier run
+  // A socket left by an earlier run is replaced; anything else in the way is refused.
+  auto stale = remove_stale_socket(safe, name);
+  if (auto* problem = std::get_if<PathProblem>(&stale)) return "bind " + spec + ": " + problem->describe(path);
+  if (auto problem = bind_safe_socket(safe, name, fd.get(), owner, group, 0660)) {
+    return "bind " + spec + ": " + problem->describe(path);
   }
-  // Never exists with wider permissions than intended, even for an instant.
-  mode_t old = ::umask(0117);
-  int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::umask(old);
-  if (rc < 0) return failure("bind", spec);
-  if (::chown(path.c_str(), owner, group) < 0) return failure("chown", spec);
   if (::listen(fd.get(), kBacklog) < 0) return failure("listen", spec);
   return fd;
 }
 
 }  // namespace
 
+std::string listen_path_problem(const std::string& spec, const std::string& path,
+                                const PathProblem& problem) {
+  (void)path;
+  return problem.explain("listen", spec, "superd binds and chowns a socket there");
+}
+
 std::variant<UniqueFd, std::string> open_listener(const ListenEndpoint& endpoint, uid_t owner,
-                                                  gid_t group) {
+                                                  gid_t group, const PathTrust& trust) {
   const std::string spec = endpoint.to_string();
   if (endpoint.kind == ListenEndpoint::Kind::tcp) return open_tcp(spec, endpoint.tcp);
-  return open_unix(spec, endpoint.path, owner, group);
+  return open_unix(spec, endpoint.path, owner, group, trust);
 }
 
 }  // namespace superd

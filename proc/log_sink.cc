@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "base/log_time.h"
+#include "proc/log_file.h"
 
 namespace superd {
 
@@ -108,6 +109,7 @@ void LogSink::kick() {
   job_drop_reason_ = drop_reason_;
   job_dropped_ = job_written_ = 0;
   job_errno_ = 0;
+  job_problem_.clear();
   job_notice_written_ = false;
   in_flight_ = true;
   self_ = shared_from_this();
@@ -118,6 +120,13 @@ void LogSink::kick() {
     writing_.clear();
     self_.reset();
   }
+}
+
+std::optional<PathProblem> LogSink::check(const std::string& path, const PathTrust& trust) {
+  SafeDir dir;
+  auto file = open_log_file(path, trust, &dir);
+  if (auto* problem = std::get_if<PathProblem>(&file)) return *problem;
+  return std::nullopt;
 }
 
 void LogSink::work(uv_work_t* req) { static_cast<LogSink*>(req->data)->run_job(); }
@@ -135,7 +144,8 @@ void LogSink::finish_job() {
   write_failing_ = job_dropped_ > 0 && job_errno_ != 0;
   if (job_dropped_ > 0) {
     dropped_ += job_dropped_;
-    drop_reason_ = job_errno_ ? std::string("writing ") + options_.path + ": " + std::strerror(job_errno_)
+    drop_reason_ = !job_problem_.empty() ? job_problem_
+                   : job_errno_        ? std::string("writing ") + options_.path + ": " + std::strerror(job_errno_)
                               : std::string("the disk is not keeping up");
   }
   writing_.clear();

@@ -15,6 +15,18 @@
 // writing works again the file says how many bytes went missing. Every cut (rotation,
 // reopen) happens at a line end, so no line is torn across two files: near a cut the
 // job reads instead of splicing, to see where lines end.
+//
+// The file is root's: its directory is walked and checked as safe_path.h says (again at
+// every open, so a directory chmod'ed or swapped since is noticed), the file is opened
+// relative to it with O_NOFOLLOW and must be a regular file with one link that superd
+// owns, and rotation renames relative to the directory's descriptor (log_file.cc). A
+// symlink, a FIFO or a hard link where the log file should be is never written through:
+// the output is dropped and counted, with the reason.
+//
+// A line longer than kMaxLogLine is split where it is read (the read path, and near a
+// cut): a newline goes in after each kMaxLogLine bytes, so a line without end still
+// rotates, and no file grows past max_bytes + kMaxLogLine. Bytes spliced far from a cut
+// are not looked at, so a long line there stays whole.
 #pragma once
 
 #include <sys/types.h>
@@ -24,14 +36,18 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/byte_buffer.h"
 #include "base/fd.h"
+#include "base/safe_path.h"
 #include "proc/pipe_source.h"
 
 namespace superd {
+
+inline constexpr size_t kMaxLogLine = 64u << 10;
 
 struct LogSinkOptions {
   std::string path;
@@ -39,12 +55,18 @@ struct LogSinkOptions {
   int backups = 5;
   size_t max_pending = 16u << 20;  // output buffered while the disk is behind
   bool stamp_notices = false;      // superd's own notes start with a time (log_timestamps)
+  PathTrust trust;                 // allow_group_writable; the owners are root's
 };
 
 class LogSink : public std::enable_shared_from_this<LogSink> {
  public:
   static std::shared_ptr<LogSink> create(uv_loop_t* loop, LogSinkOptions options);
   ~LogSink();
+
+  // Whether the file at `path` can be opened (and is made if missing, its directory
+  // too) by the rules above; called before a spawn, so a service whose log cannot be
+  // written is told why instead of starting with its output dropped.
+  static std::optional<PathProblem> check(const std::string& path, const PathTrust& trust);
 
   // The read path: reads go straight into the pending buffer: reserve room, read,
   // commit. A reservation made while the buffer is full is a scratch area whose bytes
@@ -148,14 +170,17 @@ class LogSink : public std::enable_shared_from_this<LogSink> {
   uint64_t job_dropped_ = 0;
   uint64_t job_written_ = 0;
   int job_errno_ = 0;
+  std::string job_problem_;  // why the file could not be opened (safe_path.h's words)
   bool job_notice_written_ = false;
   bool job_at_line_start_ = true;
 
   // Worker-owned file state (only one job runs at a time).
+  SafeDir dir_;  // the file's directory, checked at the last open
   UniqueFd fd_;
   bool appending_ = true;  // O_APPEND is set (write(2)); splice(2) needs it off
   uint64_t size_ = 0;
   bool at_line_start_ = true;
+  size_t line_len_ = 0;  // bytes of the unfinished last line in the file (0 when unknown)
   bool line_start_known_ = true;  // false after a splice, until looked up
   bool reopen_pending_ = false;   // cut at the next line end and open the path again
   UniqueFd relay_read_, relay_write_;  // this job's pipe between the service's and the file

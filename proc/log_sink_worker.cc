@@ -67,6 +67,7 @@ void LogSink::run_job() {
     const uint64_t dropped_before_notice = job_dropped_;
     if (write_all(notice.data(), notice.size())) {
       job_notice_written_ = true;
+      line_len_ = 0;
     } else {
       job_dropped_ = dropped_before_notice;
     }
@@ -89,16 +90,18 @@ void LogSink::run_job() {
 
 bool LogSink::ensure_open() {
   if (fd_) return true;
-  int error_number = 0;
-  fd_ = open_log_file(options_.path, &error_number);
-  if (!fd_) {
-    job_errno_ = error_number;
+  auto file = open_log_file(options_.path, options_.trust, &dir_);
+  if (auto* problem = std::get_if<PathProblem>(&file)) {
+    job_problem_ = problem->explain("log file", options_.path, "superd writes root-owned files there");
+    job_errno_ = EACCES;
     return false;
   }
+  fd_ = std::move(std::get<UniqueFd>(file));
   appending_ = true;
   struct stat st {};
   size_ = ::fstat(fd_.get(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
   line_start_known_ = false;
+  line_len_ = 0;
   return true;
 }
 
@@ -155,45 +158,69 @@ uint64_t LogSink::room() const {
   return size_ < max ? max - size_ : 0;
 }
 
-// Append a chunk, cutting at line ends so that no file exceeds max_bytes unless a single
-// line does.
+// Append a chunk: lines longer than kMaxLogLine split, files cut at line ends (see the
+// header for the bound this keeps).
 void LogSink::write_chunk(const char* data, size_t len) {
+  learn_line_start();
+  if (at_line_start_) line_len_ = 0;
   while (len > 0) {
     const uint64_t r = room();
-    if (len <= r) {
-      write_all(data, len);
-      return;
+    const size_t limit = static_cast<size_t>(std::min<uint64_t>(len, r));
+    // Whole lines from here that fit in the room, none over the cap: each window ends
+    // where the current line would have to be split.
+    size_t whole = 0;
+    size_t line = line_len_;
+    while (whole < limit) {
+      const size_t window = std::min(limit - whole, kMaxLogLine + 1 - line);
+      const void* nl = ::memrchr(data + whole, '\n', window);
+      if (!nl) break;
+      whole = static_cast<size_t>(static_cast<const char*>(nl) - data) + 1;
+      line = 0;
     }
-    learn_line_start();
-    size_t n;
-    const void* last_nl = r > 0 ? ::memrchr(data, '\n', static_cast<size_t>(r)) : nullptr;
-    if (last_nl) {
-      n = static_cast<size_t>(static_cast<const char*>(last_nl) - data) + 1;
-    } else if (at_line_start_ && (size_ > 0 || reopen_pending_)) {
+    if (whole > 0) {
+      if (!write_all(data, whole)) {
+        job_dropped_ += len - whole;
+        return;
+      }
+      line_len_ = 0;
+      data += whole;
+      len -= whole;
+      continue;
+    }
+    // The next line does not end within the room, or reaches the cap first.
+    const size_t to_cap = kMaxLogLine - std::min(line_len_, kMaxLogLine);
+    const void* nl = ::memchr(data, '\n', std::min(len, to_cap + 1));
+    size_t n;        // bytes of data to write
+    bool split;      // then a newline of superd's
+    uint64_t needs;  // the room the rest of this line needs
+    if (nl) {
+      n = static_cast<size_t>(static_cast<const char*>(nl) - data) + 1;
+      split = false;
+      needs = n;
+    } else if (len >= to_cap) {
+      n = to_cap;
+      split = true;
+      needs = n + 1;
+    } else {
+      n = len;  // the line goes on in a later chunk: assume the longest
+      split = false;
+      needs = kMaxLogLine + 1 - line_len_;
+    }
+    if (at_line_start_ && (size_ > 0 || reopen_pending_) && needs > r) {
       cut();
       if (!fd_) {
         job_dropped_ += len;
         return;
       }
       continue;
-    } else {
-      // A line longer than the room left: finish it here, never split it.
-      const void* nl = ::memchr(data, '\n', len);
-      n = nl ? static_cast<size_t>(static_cast<const char*>(nl) - data) + 1 : len;
     }
-    if (!write_all(data, n)) {
+    if ((n > 0 && !write_all(data, n)) || (split && !write_all("\n", 1))) {
       job_dropped_ += len - n;
       return;
     }
+    line_len_ = (nl || split) ? 0 : line_len_ + n;
     data += n;
     len -= n;
-    if (at_line_start_ && (len > 0 || room() == 0)) {
-      cut();
-      if (!fd_) {
-        job_dropped_ += len;
-        return;
-      }
-    }
   }
 }
 
@@ -203,7 +230,7 @@ void LogSink::cut() {
   if (reopen_pending_) {
     reopen_pending_ = false;
   } else {
-    shift_log_backups(options_.path, options_.backups);
+    shift_log_backups(dir_, split_path(options_.path).second, options_.backups);
   }
   ensure_open();
 }
@@ -303,6 +330,7 @@ bool LogSink::drain_relay(size_t n) {
         progress_.fetch_add(static_cast<uint64_t>(k), std::memory_order_relaxed);
         n -= static_cast<size_t>(k);
         line_start_known_ = false;
+        line_len_ = 0;  // not looked at: a long line here is not split
         continue;
       }
       if (k < 0 && errno == EINTR) continue;

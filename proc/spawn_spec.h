@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/safe_path.h"
 #include "proc/cgroup_join.h"
 #include "proc/sandbox_spec.h"
 
@@ -26,8 +27,11 @@ struct SpawnSpec {
   // The environment, after the clean set (HOME, USER, LOGNAME, PATH, SHELL): these
   // pairs in order, then the env_file (read at every spawn; it wins, as systemd's
   // EnvironmentFile= does), then `extra_env` (superd's own: NOTIFY_SOCKET, ...).
+  // Names superd sets itself (base/env_file.h kReservedEnvNames) are dropped from
+  // `environment` and the env_file; only `extra_env` and the listen fds set them.
   std::vector<std::pair<std::string, std::string>> environment;
   std::string env_file;  // empty: none
+  PathTrust env_file_trust;  // besides root; plan_launch adds the service's user
   std::vector<std::pair<std::string, std::string>> extra_env;
 
   // fds the caller owns. stdout/stderr become 1 and 2, /dev/null is 0, `listen_fds`

@@ -46,6 +46,12 @@ bool ServiceConfig::stderr_own_pipe() const {
   return true;
 }
 
+PathTrust SupervisorConfig::path_trust() const {
+  PathTrust trust;
+  for (const auto& [dir, reason] : allow_group_writable) trust.group_writable.push_back(dir);
+  return trust;
+}
+
 const ServiceConfig* Config::find(const std::string& name) const {
   for (const auto& s : services) {
     if (s.name == name) return &s;

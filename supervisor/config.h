@@ -17,6 +17,7 @@
 
 #include "base/endpoint.h"
 #include "base/log_pattern.h"
+#include "base/safe_path.h"
 #include "base/values.h"
 #include "supervisor/config_resources.h"
 #include "supervisor/config_sandbox.h"
@@ -152,6 +153,12 @@ struct SupervisorConfig {
   CgroupSetting cgroup;            // "auto" | "off" | PATH
   Duration shutdown_timeout{30000};  // PID 1: the whole stack's stop budget
   std::string journal_socket = "/run/systemd/journal/socket";  // journald's native socket
+  // Directories the operator allows to be writable by their group, each with the reason
+  // (base/safe_path.h: otherwise superd refuses them). Never a group a service runs as.
+  std::map<std::string, std::string> allow_group_writable;
+
+  // The trust superd opens its paths with: allow_group_writable, owners root only.
+  PathTrust path_trust() const;
 };
 
 struct Config {

@@ -41,6 +41,7 @@ LoadResult Loader::run(const toml::table& root) {
     }
   }
 
+  check_supervisor_paths();  // first: a service's log file in log_dir is reported there
   // [defaults] is typed (and its errors reported) once, then copied into every service.
   Draft base;
   if (defaults) {
@@ -55,9 +56,11 @@ LoadResult Loader::run(const toml::table& root) {
   check_after(drafts);
   check_cycles(drafts);
   check_listen_conflicts(drafts);
+  check_groups(drafts);
 
   LoadResult result;
   result.errors = errors_.sorted();
+  result.warnings = warnings_.sorted();
   if (result.errors.empty()) {
     for (auto& d : drafts) config_.services.push_back(std::move(d.cfg));
     result.config = std::move(config_);
@@ -102,8 +105,10 @@ void Loader::check_service_name(std::string_view name, const toml::node& where) 
 void Loader::load_supervisor(const toml::node& node) {
   const toml::table* table = read_table(node, "supervisor");
   if (!table) return;
+  supervisor_table_ = &node;
   SupervisorConfig& sup = config_.supervisor;
   for (auto [key, n] : in_file_order(*table)) {
+    supervisor_nodes_[std::string(key)] = n;
     if (key == "socket") {
       auto s = read_absolute_path(*n, key);
       if (s && s->size() > kMaxUnixSocketPath) {
@@ -140,6 +145,8 @@ void Loader::load_supervisor(const toml::node& node) {
       } else if (s) {
         sup.journal_socket = *s;
       }
+    } else if (key == "allow_group_writable") {
+      load_allow_group_writable(*n);
     } else {
       errors_.at(*n, "unknown key " + quoted(key) + " in [supervisor]" + suggestion(key, kSupervisorKeys));
     }

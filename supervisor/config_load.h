@@ -26,6 +26,9 @@ struct LoadOptions {
 struct LoadResult {
   std::optional<Config> config;     // set only when errors is empty
   std::vector<ConfigError> errors;  // in file order
+  // Accepted but worth saying ("warning: socket_group 'www' is a group service 'app'
+  // runs as ..."): --check prints them, superd logs them at start and reload.
+  std::vector<ConfigError> warnings;
 };
 
 LoadResult load_config_file(const std::string& path, const LoadOptions& options = {});

@@ -47,7 +47,8 @@ constexpr Duration kMaxDuration = std::chrono::hours(24 * 365 * 10);
 inline constexpr std::string_view kTopLevelKeys[] = {"supervisor", "defaults", "service"};
 inline constexpr std::string_view kSupervisorKeys[] = {"socket",  "socket_group", "state_dir",
                                                        "log_dir", "log_level",    "cgroup",
-                                                       "shutdown_timeout", "journal_socket"};
+                                                       "shutdown_timeout", "journal_socket",
+                                                       "allow_group_writable"};
 inline constexpr std::string_view kBackoffKeys[] = {"initial", "max"};
 inline constexpr std::string_view kLimitNames[] = {"nofile", "nproc", "core", "memlock", "as", "fsize",
                                                    "stack", "cpu", "data", "rss", "msgqueue", "nice",
@@ -152,7 +153,8 @@ struct Draft {
 
 class Loader {
  public:
-  Loader(const std::string& path, const LoadOptions& options) : path_(path), options_(options), errors_(path) {}
+  Loader(const std::string& path, const LoadOptions& options)
+      : path_(path), options_(options), errors_(path), warnings_(path) {}
 
   LoadResult run(const toml::table& root);
 
@@ -255,7 +257,20 @@ class Loader {
   void check_directory(const std::string& directory, const toml::node& where);
   void check_exec_probes(const Draft& draft);
   void check_executable(const std::string& program, const toml::node& where, const Draft& draft);
-  void check_env_file(const std::string& path, const toml::node& where);
+  void check_env_file(const std::string& path, const toml::node& where, const ServiceConfig& cfg);
+
+  // Pass 2, the paths superd opens as root (config_paths.cc, base/safe_path.h): the
+  // directories of the socket, state, logs and unix listen sockets, checked once each.
+  void load_allow_group_writable(const toml::node& node);
+  void check_supervisor_paths();
+  void check_service_paths(const Draft& draft);
+  bool check_dir(const std::string& what, const std::string& path, const std::string& dir,
+                 const SourcePos& where, const std::string& consequence,
+                 const std::string& file = "");
+  // Pass 3: groups. allow_group_writable must not name a service's group; socket_group
+  // should not be one (a warning).
+  void check_groups(const std::vector<Draft>& drafts);
+  SourcePos supervisor_pos(std::string_view key) const;
 
   // Pass 3: the services together (config_cross.cc).
   void check_after(const std::vector<Draft>& drafts);
@@ -265,8 +280,13 @@ class Loader {
   std::string path_;
   LoadOptions options_;
   Errors errors_;
+  Errors warnings_;
   Config config_;
   bool template_keys_ = false;  // typing the keys of a table with `instances`
+  const toml::node* supervisor_table_ = nullptr;
+  std::map<std::string, const toml::node*, std::less<>> supervisor_nodes_;  // keys given
+  std::map<std::string, const toml::node*> allow_nodes_;  // allow_group_writable entries
+  std::set<std::string> checked_dirs_;  // each directory's problems are reported once
 };
 
 }  // namespace superd::config_internal

@@ -1,6 +1,7 @@
 // Pass 1, the keys of a service (and of [defaults]): the table of keys, and for each its
 // reader into ServiceConfig. ready, health and listen, the keys with typed targets, are
 // in config_checks.cc.
+#include "base/env_file.h"
 #include "base/values.h"
 #include "supervisor/config_instances.h"
 #include "supervisor/config_loader.h"
@@ -148,6 +149,12 @@ bool Loader::key_environment(Draft& d, const toml::node& n) {
     }
     if (d.is_template && key == "INSTANCE") {
       errors_.at(*value, "'INSTANCE' is set by superd to the number of each instance");
+      ok = false;
+      continue;
+    }
+    if (is_reserved_env_name(key)) {
+      errors_.at(*value, quoted(key) + " is set by superd itself (socket activation, the notify socket, the "
+                         "invocation); it cannot come from 'environment'");
       ok = false;
       continue;
     }

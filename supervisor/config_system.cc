@@ -52,8 +52,9 @@ void Loader::check_system(const Draft& d, bool is_service) {
     errors_.at(*n, "unknown group " + quoted(cfg.group));
   }
   if (const auto* n = d.node("directory"); n && !cfg.directory.empty()) check_directory(cfg.directory, *n);
-  if (const auto* n = d.node("env_file"); n && !cfg.env_file.empty()) check_env_file(cfg.env_file, *n);
+  if (const auto* n = d.node("env_file"); n && !cfg.env_file.empty()) check_env_file(cfg.env_file, *n, cfg);
   if (!is_service) return;
+  check_service_paths(d);
 
   if (const auto* n = d.node("command"); n && !cfg.command.empty()) {
     check_executable(cfg.command.front(), *n->as_array()->get(0), d);
@@ -116,16 +117,26 @@ void Loader::check_executable(const std::string& program, const toml::node& wher
   errors_.at(where, quoted(program) + " not found in PATH (" + search + ")");
 }
 
-void Loader::check_env_file(const std::string& path, const toml::node& where) {
-  std::string why;
-  auto text = read_small_file(path, &why);
-  if (!text) {
-    errors_.at(where, "env_file " + quoted(path) + " " + why);
+// Read as superd reads it at every start (base/safe_path.h): its directories checked, the
+// service's user trusted besides root, never a symlink, a FIFO or a hard link.
+void Loader::check_env_file(const std::string& path, const toml::node& where, const ServiceConfig& cfg) {
+  PathTrust trust = config_.supervisor.path_trust();
+  if (passwd* pw = cfg.user.empty() ? nullptr : ::getpwnam(cfg.user.c_str())) trust = trust.with_owner(pw->pw_uid);
+  auto text = read_safe_file(path, trust, kMaxEnvFileBytes);
+  if (auto* problem = std::get_if<PathProblem>(&text)) {
+    errors_.at(where, env_file_problem(path, *problem));
     return;
   }
   const SourcePos anchor = errors_.pos_of(where);
-  for (const auto& e : parse_env_file(*text).errors) {
+  const EnvFileResult parsed = parse_env_file(std::get<std::string>(text));
+  for (const auto& e : parsed.errors) {
     errors_.add({{path, e.line, 1}, e.message}, anchor);
+  }
+  for (const auto& [key, value] : parsed.vars) {
+    if (is_reserved_env_name(key)) {
+      warnings_.at(where, "warning: env_file " + quoted(path) + " sets " + key +
+                              ", which superd sets itself: it is dropped at every start");
+    }
   }
 }
 

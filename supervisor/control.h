@@ -44,6 +44,12 @@ class Control {
   }
   // `log -f` clients of `service` end (its pipes were replaced or it was removed).
   void end_followers(const std::string& service);
+  // `log -f` clients no longer authorized (socket_group changed) end.
+  void end_unauthorized_followers();
+  // Back on the loop once a `log` request's files are read (control_log.cc).
+  void finish_log(const std::shared_ptr<ipc::Connection>& conn, int64_t id,
+                  const std::string& service, bool follow_too, std::vector<std::string> lines,
+                  bool truncated, const std::string& error, const std::string& note);
   bool effective_enabled(const ServiceConfig& service) const;
 
  private:
@@ -64,11 +70,11 @@ class Control {
   bool read_time_bound(const Conn& conn, const ipc::Request& req, const char* key,
                        std::optional<UnixMicros>* out);
   std::string log_note(const Service& service) const;
-  std::vector<std::string> recent_lines(const Service& service, size_t count) const;
   std::vector<std::string> tail_between(const Service& service, size_t count, UnixMicros since,
                                         UnixMicros until) const;
   void cmd_reopen_logs(const Conn& conn, const ipc::Request& req);
   void cmd_scale(const Conn& conn, const ipc::Request& req);
+  void cmd_security(const Conn& conn, const ipc::Request& req);  // control_security.cc
   void follow(const Conn& conn, int64_t id, Slot& slot);
   void wait_for(const Conn& conn, int64_t id, std::string cmd, std::vector<Service*> services,
                 std::vector<RollPtr> rolls = {});
@@ -95,6 +101,8 @@ class Control {
   // or removed by reload-config (superctl then exits; a new `log -f` follows the new file).
   std::vector<std::pair<std::string, std::weak_ptr<ipc::Connection>>> followers_;
   bool finished_ = false;
+  // Expires with the Control: a log read finishing on the pool after it is gone.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace superd

@@ -2,6 +2,13 @@
 // journal services the tail superd keeps in memory), then, with follow, every new line
 // as it is captured until the client goes. --since/--until are control_log_range.cc.
 // Also `reopen-logs`.
+//
+// The files are read on libuv's thread pool, never on the loop: a tail of 100,000 lines
+// from a slow disk (or a file being rotated) must not delay anyone's `status`. The reply
+// is bounded in bytes too (kLogReplyBytes, within the protocol's line limit); when the
+// lines asked for do not fit, the newest ones that do are sent with "truncated": true.
+#include <uv.h>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -61,19 +68,50 @@ std::string Control::log_note(const Service& service) const {
   return note;
 }
 
-std::vector<std::string> Control::recent_lines(const Service& service, size_t count) const {
-  const auto& c = service.config();
+namespace {
+
+// The JSON of a reply's lines; the rest of the reply (id, keys) takes far less than the
+// headroom left below the protocol's 1 MiB line.
+constexpr size_t kLogReplyBytes = ipc::kMaxLineBytes - 4096;
+
+struct LogJob {
+  uv_work_t req{};
+  std::weak_ptr<bool> control_alive;
+  Control* control = nullptr;
+  std::weak_ptr<ipc::Connection> conn;
+  int64_t id = 0;
+  std::string service;
+  bool follow = false;
+  size_t count = 0;
+  std::vector<std::string> paths;  // stdout's file, then stderr's when it has its own
+  PathTrust trust;
+  std::vector<std::string> kept;  // lines kept in memory (console, journal)
+  std::string note;
+  // Filled in on the pool thread.
   std::vector<std::string> lines;
-  if (c.stdout_target == LogTarget::file) lines = tail_lines(c.stdout_path, count);
-  if (c.stderr_own_pipe() && c.stderr_target == LogTarget::file) {
-    // Two files cannot be interleaved faithfully; stderr's tail follows stdout's.
-    auto more = tail_lines(c.stderr_path, count);
-    lines.insert(lines.end(), more.begin(), more.end());
+  bool truncated = false;
+  std::string error;
+};
+
+void read_tails(uv_work_t* req) {
+  auto* job = static_cast<LogJob*>(req->data);
+  // Two files cannot be interleaved faithfully; stderr's tail follows stdout's, and each
+  // gets its share of the reply.
+  if (job->paths.empty()) return;
+  const size_t share = kLogReplyBytes / job->paths.size();
+  for (const std::string& path : job->paths) {
+    Tail tail = tail_lines(path, job->count, share, job->trust);
+    if (!tail.error.empty()) {
+      job->error = tail.error;
+      return;
+    }
+    job->truncated = job->truncated || tail.truncated;
+    job->lines.insert(job->lines.end(), std::make_move_iterator(tail.lines.begin()),
+                      std::make_move_iterator(tail.lines.end()));
   }
-  auto kept = tail_between(service, count, INT64_MIN, INT64_MAX);
-  lines.insert(lines.end(), kept.begin(), kept.end());
-  return lines;
 }
+
+}  // namespace
 
 void Control::cmd_log(const Conn& conn, const ipc::Request& req) {
   const json name = req.args.value("name", json());
@@ -105,12 +143,58 @@ void Control::cmd_log(const Conn& conn, const ipc::Request& req) {
     return;
   }
   if (req.args.contains("since") || req.args.contains("until")) return cmd_log_range(conn, req, *service);
-  const auto count = static_cast<size_t>(lines_arg.get<int64_t>());
-  json result = {{"lines", recent_lines(*service, count)}, {"follow", req.args.value("follow", false)}};
-  if (std::string note = log_note(*service); !note.empty()) result["note"] = note;
-  if (!conn->send(ipc::make_ok(req.id, result))) return;
-  Slot* slot = host_.slot(*service);
-  if (result["follow"].get<bool>() && slot && slot->out) follow(conn, req.id, *slot);
+  const auto& c = service->config();
+  auto job = std::make_unique<LogJob>();
+  job->control_alive = alive_;
+  job->control = this;
+  job->conn = conn;
+  job->id = req.id;
+  job->service = c.name;
+  job->follow = req.args.value("follow", false);
+  job->count = static_cast<size_t>(lines_arg.get<int64_t>());
+  if (c.stdout_target == LogTarget::file) job->paths.push_back(c.stdout_path);
+  if (c.stderr_own_pipe() && c.stderr_target == LogTarget::file) job->paths.push_back(c.stderr_path);
+  job->kept = tail_between(*service, job->count, INT64_MIN, INT64_MAX);
+  job->note = log_note(*service);
+  job->trust = host_.path_trust();
+  job->req.data = job.get();
+  conn->defer_reply();
+  const int rc = uv_queue_work(host_.loop(), &job->req, read_tails, [](uv_work_t* req, int status) {
+    std::unique_ptr<LogJob> job(static_cast<LogJob*>(req->data));
+    if (status != 0 || job->control_alive.expired()) return;
+    auto conn = job->conn.lock();
+    if (!conn) return;
+    job->lines.insert(job->lines.end(), std::make_move_iterator(job->kept.begin()),
+                      std::make_move_iterator(job->kept.end()));
+    job->control->finish_log(conn, job->id, job->service, job->follow, std::move(job->lines),
+                             job->truncated, job->error, job->note);
+    conn->deferred_reply_sent();
+  });
+  if (rc != 0) {
+    conn->deferred_reply_sent();
+    conn->send(ipc::make_error(req.id, ipc::err::failed, std::string("reading the log: ") + uv_strerror(rc)));
+    return;
+  }
+  job.release();  // the after-work callback owns it
+}
+
+// Back on the loop: the reply, then the follow stream when asked for (the service may
+// have been removed meanwhile).
+void Control::finish_log(const Conn& conn, int64_t id, const std::string& service, bool follow_too,
+                         std::vector<std::string> lines, bool truncated, const std::string& error,
+                         const std::string& note) {
+  if (!conn->is_open()) return;
+  if (!error.empty()) {
+    conn->send(ipc::make_error(id, ipc::err::failed, error));
+    return;
+  }
+  json result = {{"lines", std::move(lines)}, {"follow", follow_too}};
+  if (truncated) result["truncated"] = true;
+  if (!note.empty()) result["note"] = note;
+  if (!conn->send(ipc::make_ok(id, std::move(result)))) return;
+  Service* s = supervisor_.find(service);
+  Slot* slot = s ? host_.slot(*s) : nullptr;
+  if (follow_too && slot && slot->out) follow(conn, id, *slot);
 }
 
 // Every new line of the service, until the client goes (or stops reading and its output
@@ -137,6 +221,14 @@ void Control::follow(const Conn& conn, int64_t id, Slot& slot) {
     if (current->out) current->out->remove_listener(out_id);
     if (err_id && current->err) current->err->remove_listener(err_id);
   };
+}
+
+void Control::end_unauthorized_followers() {
+  for (auto& [name, weak] : followers_) {
+    auto conn = weak.lock();
+    if (conn && !conn->peer().authorized) conn->close();
+  }
+  std::erase_if(followers_, [](const auto& f) { return f.second.expired(); });
 }
 
 void Control::end_followers(const std::string& service) {

@@ -15,9 +15,38 @@
 
 namespace superd {
 
+namespace {
+
+// The signals superd handles; once their watchers close (the destructor), their default
+// disposition kills.
+sigset_t handled_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1}) sigaddset(&set, sig);
+  return set;
+}
+
+// libuv starts its thread pool at the first queued job, and its threads keep the signal
+// mask of the thread that queued it. Started here, with the handled signals blocked,
+// they never take one: a TERM arriving after the watchers closed waits, blocked in the
+// loop's thread, instead of killing superd from a pool thread (the console and the
+// journal queue jobs from the first log line on, so the pool is always there).
+void start_thread_pool_signals_blocked(uv_loop_t* loop) {
+  static uv_work_t warm_up{};
+  static bool started = false;
+  if (started) return;
+  started = true;
+  const sigset_t set = handled_signals();
+  sigset_t old;
+  pthread_sigmask(SIG_BLOCK, &set, &old);
+  uv_queue_work(loop, &warm_up, [](uv_work_t*) {}, [](uv_work_t*, int) {});
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+}  // namespace
+
 Daemon::Daemon(Config config, DaemonOptions options)
     : config_(std::move(config)),
-      enable_store_(config_.supervisor.state_dir + "/enabled.json"),
       scale_store_(config_.supervisor.state_dir + "/instances.json"),
       outputs_(&loop_, config_.supervisor.journal_socket),
       host_(&loop_, config_.supervisor,
@@ -56,9 +85,7 @@ Daemon::Daemon(Config config, DaemonOptions options)
 Daemon::~Daemon() {
   // Closing the watchers restores the default dispositions; a late TERM must then wait
   // (blocked) rather than turn a clean exit into death by signal.
-  sigset_t late;
-  sigemptyset(&late);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1}) sigaddset(&late, sig);
+  const sigset_t late = handled_signals();
   pthread_sigmask(SIG_BLOCK, &late, nullptr);
   host_.release();
   server_.reset();
@@ -77,15 +104,31 @@ Daemon::~Daemon() {
 
 // ---- start-up ------------------------------------------------------------------
 
+
 bool Daemon::prepare(std::string* error) {
   const auto& sup = config_.supervisor;
+  start_thread_pool_signals_blocked(&loop_);
   // From now on superd's own log never blocks on a stderr nobody drains.
   outputs_.route_own_log();
-  if (!make_dirs(sup.state_dir, 0755, error) || !make_dirs(sup.log_dir, 0750, error)) return false;
-  if (!lock_.acquire(sup.state_dir, error)) return false;
+  const PathTrust trust = sup.path_trust();
+  // Made root's if missing, refused if anyone else could change what is inside (the
+  // loader said so already; this is what the directories are now).
+  auto state = open_safe_dir(sup.state_dir, trust, Missing::create, 0755);
+  if (auto* problem = std::get_if<PathProblem>(&state)) {
+    *error = problem->explain("state_dir", sup.state_dir, "superd keeps its state there");
+    return false;
+  }
+  state_dir_ = std::move(std::get<SafeDir>(state));
+  auto logs = open_safe_dir(sup.log_dir, trust, Missing::create, 0750);
+  if (auto* problem = std::get_if<PathProblem>(&logs)) {
+    *error = problem->explain("log_dir", sup.log_dir, "superd writes root-owned files there");
+    return false;
+  }
+  if (!lock_.acquire(state_dir_, trust, error)) return false;
+  host_.set_state_dir(&state_dir_);
 
   std::string store_error;
-  if (!enable_store_.load(&store_error)) spdlog::warn("{}", store_error);
+  if (!enable_store_.load(state_dir_, trust, &store_error)) spdlog::warn("{}", store_error);
   if (!scale_store_.load(&store_error)) spdlog::warn("{}", store_error);
   config_ = with_saved_counts(config_);
   setup_cgroups_before_first_spawn();
@@ -99,18 +142,20 @@ bool Daemon::prepare(std::string* error) {
   return true;
 }
 
+std::optional<gid_t> Daemon::socket_gid(const std::string& name, std::string* error) const {
+  if (name.empty()) return std::nullopt;
+  if (group* gr = ::getgrnam(name.c_str())) return gr->gr_gid;
+  *error = "socket_group '" + name + "' does not exist";
+  return std::nullopt;
+}
+
 bool Daemon::open_control_socket(std::string* error) {
   const auto& sup = config_.supervisor;
   ipc::ServerOptions options;
   options.path = sup.socket;
-  if (!sup.socket_group.empty()) {
-    if (group* gr = ::getgrnam(sup.socket_group.c_str())) {
-      options.group = gr->gr_gid;
-    } else {
-      *error = "socket_group '" + sup.socket_group + "' does not exist";
-      return false;
-    }
-  }
+  options.trust = sup.path_trust();
+  options.group = socket_gid(sup.socket_group, error);
+  if (!error->empty()) return false;
   server_ = std::make_unique<ipc::Server>(
       &loop_, options, [this](const std::shared_ptr<ipc::Connection>& c, ipc::Request r) {
         control_.handle(c, std::move(r));
@@ -234,12 +279,21 @@ nlohmann::json Daemon::reload_config() {
     reply["error"]["errors"] = errors;
     return reply;
   }
+  for (const auto& w : loaded.warnings) spdlog::warn("reload-config: {}", w.format());
   Config next = with_saved_counts(*loaded.config);
   next.path = config_.path;
   if (next.supervisor.socket != config_.supervisor.socket ||
       next.supervisor.state_dir != config_.supervisor.state_dir) {
     spdlog::warn("reload-config: [supervisor] socket and state_dir apply at the next start");
   }
+  // Before anything else changes: a socket_group that cannot be applied refuses the
+  // whole reload (nothing is ever "ok" and ignored).
+  std::string group_error;
+  if (!apply_socket_group(next.supervisor, &group_error)) {
+    spdlog::error("reload-config: {}; nothing changed", group_error);
+    return ipc::make_error(0, ipc::err::failed, group_error + "; nothing changed");
+  }
+  host_.set_path_trust(next.supervisor.path_trust());
   const ReloadPlan plan = supervisor_.reload(next);
   config_ = std::move(next);
   spdlog::info("reload-config: {} added, {} removed, {} changed, {} unchanged", plan.added.size(),
@@ -267,25 +321,47 @@ Config Daemon::with_saved_counts(const Config& loaded) {
   return std::move(scaled.config);
 }
 
+// A changed socket_group takes effect at once: the socket is chowned to root:NEW (0660;
+// 0600 with none), every open connection is authorized again, and `log -f` streams of
+// peers that are no longer authorized end. Old members can no longer connect; new ones
+// can.
+bool Daemon::apply_socket_group(const SupervisorConfig& next, std::string* error) {
+  if (next.socket_group == config_.supervisor.socket_group) return true;
+  const std::optional<gid_t> gid = socket_gid(next.socket_group, error);
+  if (!error->empty()) return false;
+  if (server_) {
+    if (auto failure = server_->set_group(gid)) {
+      *error = "socket_group: " + *failure;
+      return false;
+    }
+  }
+  control_.end_unauthorized_followers();
+  spdlog::info("reload-config: socket_group '{}' -> '{}': the control socket is {} now",
+               config_.supervisor.socket_group, next.socket_group,
+               gid ? "root:" + next.socket_group + " 0660" : "root's only (0600)");
+  return true;
+}
+
 // ---- the previous run, and systemd ---------------------------------------------
 
 // A superd killed with -9 (or crashed) left its services running; stop them before
 // anything starts, so no service ever runs twice. See proc/leftovers.h for why they are
 // stopped rather than re-adopted.
 void Daemon::stop_leftovers_of_previous_run() {
-  const std::string path = config_.supervisor.state_dir + "/running.json";
+  const PathTrust trust = config_.supervisor.path_trust();
+  std::string warning;
   std::vector<Leftover> leftovers;
-  std::string problem;
-  const auto records = load_running(path, &problem);
-  if (!problem.empty()) {
+  const auto records = load_running(state_dir_, trust, &warning);
+  if (!warning.empty()) {
     spdlog::warn("{}; a process it named cannot be stopped: check for leftovers of a "
                  "previous superd",
-                 problem);
+                 warning);
   }
   for (const auto& rec : records) {
-    auto start = process_start_time(rec.pid);
-    if (!start || *start != rec.start_time) continue;  // gone, or the pid was reused
-    Leftover l{rec.service, rec.pid, SIGTERM, true, std::chrono::milliseconds(10000)};
+    const LeftoverKind kind = find_leftover(rec.pid, rec.start_time);
+    if (kind == LeftoverKind::none) continue;  // gone, or the pid was reused
+    Leftover l{rec.service, rec.pid, SIGTERM, true, std::chrono::milliseconds(10000),
+               kind == LeftoverKind::running};
     if (const ServiceConfig* c = config_.find(rec.service)) {
       l.stop_signal = c->stop_signal;
       l.signal_group_first = c->stop_mode == StopMode::group;
@@ -300,7 +376,7 @@ void Daemon::stop_leftovers_of_previous_run() {
   sd_notify(0, "STATUS=stopping what a previous superd left running");
   for (const auto& line : stop_leftovers(leftovers)) spdlog::warn("{}", line);
   std::string error;
-  if (!save_running(path, {}, &error)) spdlog::warn("{}", error);
+  if (!save_running(state_dir_, trust, {}, &error)) spdlog::warn("{}", error);
 }
 
 // Once, before anything is spawned: superd moves itself into ROOT/supervisor (no

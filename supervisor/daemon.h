@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -48,6 +49,7 @@ class Daemon {
   // `loaded` at the counts `superctl scale` saved, where the file has not changed them
   // since; saved counts the file has overruled are forgotten.
   Config with_saved_counts(const Config& loaded);
+  std::optional<gid_t> socket_gid(const std::string& group, std::string* error) const;
   void stop_leftovers_of_previous_run();
   void stop_cgroup_leftovers_of_previous_run();
   void setup_cgroups_before_first_spawn();
@@ -55,8 +57,11 @@ class Daemon {
   void on_all_stopped();
   void on_critical_failure(Service& service);
 
+  bool apply_socket_group(const SupervisorConfig& next, std::string* error);
+
   Config config_;
   uv_loop_t loop_{};
+  SafeDir state_dir_;  // checked and held from prepare() on (base/safe_path.h)
   EnableStore enable_store_;
   ScaleStore scale_store_;
   StateLock lock_;

@@ -31,6 +31,7 @@ void setup_logging(const std::string& level) {
 int check(const std::string& path, bool quiet) {
   auto result = superd::load_config_file(path);
   for (const auto& e : result.errors) std::cerr << e.format() << "\n";
+  for (const auto& w : result.warnings) std::cerr << w.format() << "\n";
   if (!result.errors.empty()) {
     std::cerr << path << ": " << result.errors.size()
               << (result.errors.size() == 1 ? " error" : " errors") << "\n";
@@ -99,6 +100,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   setup_logging(loaded.config->supervisor.log_level);
+  for (const auto& w : loaded.warnings) spdlog::warn("{}", w.format());
   loaded.config->path = config_path;
   superd::Daemon daemon(std::move(*loaded.config), options);
   return daemon.run();

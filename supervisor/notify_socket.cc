@@ -1,5 +1,6 @@
 #include "supervisor/notify_socket.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -9,33 +10,42 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 namespace superd {
 
-std::unique_ptr<NotifySocket> NotifySocket::open(uv_loop_t* loop, const std::string& path,
+std::unique_ptr<NotifySocket> NotifySocket::open(uv_loop_t* loop, const SafeDir& dir,
+                                                 const std::string& name, gid_t group,
                                                  MessageFn on_message, std::string* error) {
   std::unique_ptr<NotifySocket> self(new NotifySocket);
-  self->path_ = path;
+  self->path_ = dir.path_of(name);
+  self->name_ = name;
   self->on_message_ = std::move(on_message);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) {
-    *error = "notify socket path too long: " + path;
-    return nullptr;
-  }
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   self->fd_.reset(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!self->fd_) {
     *error = std::string("socket: ") + std::strerror(errno);
     return nullptr;
   }
-  ::unlink(path.c_str());
-  if (::bind(self->fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
-    *error = "bind " + path + ": " + std::strerror(errno);
+  self->dir_fd_.reset(::fcntl(dir.fd(), F_DUPFD_CLOEXEC, 3));
+  if (!self->dir_fd_) {
+    *error = std::string("dup: ") + std::strerror(errno);
     return nullptr;
   }
-  // Any local process may send (services run as other users); who sent is checked.
-  ::chmod(path.c_str(), 0666);
+  // A socket of an earlier run is replaced; anything else in the way is refused.
+  auto stale = remove_stale_socket(dir, name);
+  if (auto* problem = std::get_if<PathProblem>(&stale)) {
+    *error = problem->describe(self->path_);
+    return nullptr;
+  }
+  if (auto problem = bind_safe_socket(dir, name, self->fd_.get(), ::geteuid(), group, 0660)) {
+    *error = problem->describe(self->path_);
+    return nullptr;
+  }
+  struct stat st {};
+  if (::fstatat(dir.fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    self->dev_ = st.st_dev;
+    self->ino_ = st.st_ino;
+  }
   int one = 1;
   ::setsockopt(self->fd_.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
   uv_poll_init(loop, self->poll_.get(), self->fd_.get());
@@ -49,7 +59,23 @@ std::unique_ptr<NotifySocket> NotifySocket::open(uv_loop_t* loop, const std::str
 
 NotifySocket::~NotifySocket() {
   poll_.reset();  // before the fd closes
-  if (!path_.empty()) ::unlink(path_.c_str());
+  // Only the inode bound here: a later superd (or a restart) may have replaced it.
+  struct stat st {};
+  if (dir_fd_ && ino_ != 0 &&
+      ::fstatat(dir_fd_.get(), name_.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+      st.st_dev == dev_ && st.st_ino == ino_) {
+    ::unlinkat(dir_fd_.get(), name_.c_str(), 0);
+  }
+}
+
+std::optional<uint64_t> NotifySocket::foreign_warning_due() {
+  const auto now = std::chrono::steady_clock::now();
+  if (last_warning_ && now - *last_warning_ < kForeignWarningEvery) {
+    ++held_back_;
+    return std::nullopt;
+  }
+  last_warning_ = now;
+  return std::exchange(held_back_, 0);
 }
 
 void NotifySocket::on_readable() {

@@ -27,29 +27,15 @@ std::string notify_dir_of(const SupervisorConfig& settings) {
 
 }  // namespace
 
-bool make_dirs(const std::string& path, mode_t mode, std::string* error) {
-  std::string partial;
-  size_t pos = 0;
-  while (pos != std::string::npos) {
-    pos = path.find('/', pos + 1);
-    partial = path.substr(0, pos);
-    if (partial.empty()) continue;
-    if (::mkdir(partial.c_str(), mode) < 0 && errno != EEXIST) {
-      *error = "creating " + partial + ": " + std::strerror(errno);
-      return false;
-    }
-  }
-  struct stat st {};
-  if (::stat(path.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) {
-    *error = path + " is not a directory";
-    return false;
-  }
-  return true;
-}
-
 ProcessHost::ProcessHost(uv_loop_t* loop, const SupervisorConfig& settings, Events events)
     : loop_(loop), settings_(settings), events_(std::move(events)), readiness_(loop) {
   readiness_.set_notify_dir(notify_dir_of(settings_));
+  set_path_trust(settings_.path_trust());
+}
+
+void ProcessHost::set_path_trust(PathTrust trust) {
+  trust_ = std::move(trust);
+  readiness_.set_path_trust(trust_);
 }
 
 ProcessHost::~ProcessHost() = default;
@@ -143,7 +129,7 @@ void ProcessHost::open_listeners(Slot& slot) {
     }
   }
   for (const auto& spec : c.listen) {
-    auto opened = open_listener(spec, owner, group);
+    auto opened = open_listener(spec, owner, group, trust_);
     if (auto* error = std::get_if<std::string>(&opened)) {
       slot.listeners.clear();
       slot.listen_error = *error;
@@ -168,6 +154,16 @@ SpawnResult ProcessHost::spawn(Service& service) {
     std::string error;
     if (!fresh_pipes(slot, &error)) return {0, SpawnFailure{error, true}};
   }
+  // A log file that cannot be written safely (a symlink, a FIFO, an unsafe directory) is
+  // a reason not to start, said in status, rather than output silently dropped.
+  for (const OutputPipe* pipe : {slot.out.get(), slot.err.get()}) {
+    if (!pipe || !pipe->sink()) continue;  // the console or the journal: no file
+    const std::string& path = pipe->sink()->path();
+    if (auto problem = LogSink::check(path, trust_)) {
+      return {0, SpawnFailure{problem->explain("log file", path, "superd writes root-owned files there"),
+                              false}};
+    }
+  }
   open_listeners(slot);  // again, in case an earlier bind failed
   if (!slot.listen_error.empty()) return {0, SpawnFailure{slot.listen_error, false}};
   SpawnSpec spec = spawn_spec_of(service.config());
@@ -191,8 +187,12 @@ SpawnResult ProcessHost::spawn(Service& service) {
     }
     spec.cgroup = cgroup_fds.view();
   }
+  spec.env_file_trust = trust_;
   auto plan = plan_launch(spec);
   if (auto* failure = std::get_if<SpawnFailure>(&plan)) return {0, *failure};
+  for (const auto& warning : std::get<LaunchPlan>(plan).warnings) {
+    spdlog::warn("{}: {}", service.name(), warning);
+  }
   auto spawned = spawn_process(std::get<LaunchPlan>(plan));
   if (auto* failure = std::get_if<SpawnFailure>(&spawned)) return {0, *failure};
   auto& child = std::get<Spawned>(spawned);
@@ -404,7 +404,8 @@ void ProcessHost::save_records() {
   std::vector<RunningRecord> records;
   for (const auto& [pid, rec] : running_) records.push_back(rec);
   std::string error;
-  if (!save_running(settings_.state_dir + "/running.json", records, &error)) {
+  if (!state_dir_) return;
+  if (!save_running(*state_dir_, trust_, records, &error)) {
     spdlog::warn("recording running processes: {}", error);
   }
 }

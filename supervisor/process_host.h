@@ -52,6 +52,12 @@ class ProcessHost : public SupervisorHost {
 
   Slot* slot(const Service& service) const;
   uv_loop_t* loop() const { return loop_; }
+  // Who besides root may have made the directories superd opens ([supervisor]
+  // allow_group_writable); reload-config may change it.
+  const PathTrust& path_trust() const { return trust_; }
+  void set_path_trust(PathTrust trust);
+  // The checked state_dir, once the daemon has opened it (running.json goes there).
+  void set_state_dir(const SafeDir* dir) { state_dir_ = dir; }
   // Close every handle of every slot (shutdown), once nothing runs. May run inside the
   // reaper's own callback, so the reaper stays (unreferenced) until release().
   void close_all();
@@ -104,9 +110,8 @@ class ProcessHost : public SupervisorHost {
   std::unordered_map<const Service*, std::unique_ptr<Slot>> slots_;
   std::unordered_map<pid_t, Slot*> by_pid_;  // main processes not yet reaped
   std::map<pid_t, RunningRecord> running_;   // what state_dir/running.json says
+  PathTrust trust_;
+  const SafeDir* state_dir_ = nullptr;
 };
-
-// mkdir -p with a mode for the directories it creates; false with *error.
-bool make_dirs(const std::string& path, mode_t mode, std::string* error);
 
 }  // namespace superd

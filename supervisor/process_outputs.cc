@@ -20,10 +20,10 @@ std::optional<OutputTarget> ProcessHost::target_of(const ServiceConfig& c, bool 
   OutputTarget target;
   if (kind == LogTarget::file) {
     const std::string& path = is_stderr ? c.stderr_path : c.stdout_path;
-    std::string dir = path.substr(0, path.find_last_of('/'));
-    if (!dir.empty() && !make_dirs(dir, 0750, error)) return std::nullopt;
+    // The sink makes and checks the file's directory when it opens it (log_sink.h).
     LogSinkOptions options{path, c.log_max_bytes, c.log_backups};
     options.stamp_notices = c.log_timestamps;
+    options.trust = trust_;
     target.file = LogSink::create(loop_, std::move(options));
     target.timestamps = c.log_timestamps;
     return target;

@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "proc/identity.h"
 #include "supervisor/spawn_spec_of.h"
 
 namespace superd {
@@ -19,11 +20,26 @@ void Readiness::open_notify(Slot& slot) {
     return;
   }
   if (slot.notify) return;
-  ::mkdir(notify_dir_.c_str(), 0755);
+  // Created (root's, 0755) or checked like every directory superd puts files in: a
+  // squatted or world-writable notify directory is refused, never used.
+  auto dir = open_safe_dir(notify_dir_, trust_, Missing::create, 0755);
+  if (auto* problem = std::get_if<PathProblem>(&dir)) {
+    spdlog::error("{}: notify socket: {}", c.name,
+                  problem->explain("notify directory", notify_dir_,
+                                   "superd makes the services' notify sockets there"));
+    return;
+  }
+  // The socket is the service's group's to write to (0660): its processes send, nobody
+  // else does.
   std::string error;
+  gid_t group = 0;
+  if (auto who = lookup_user(c.user, 0, &error)) group = who->gid;
+  if (!c.group.empty()) {
+    if (auto gid = lookup_group(c.group, &error)) group = *gid;
+  }
   Slot* target = &slot;
   slot.notify = NotifySocket::open(
-      loop_, notify_dir_ + "/" + c.name,
+      loop_, std::get<SafeDir>(dir), c.name, group,
       [this, target](pid_t sender, const std::string& text) { on_notify(*target, sender, text); },
       &error);
   if (!slot.notify) spdlog::error("{}: notify socket: {}", c.name, error);
@@ -35,8 +51,12 @@ void Readiness::on_notify(Slot& slot, pid_t sender, const std::string& text) {
   // process opened.
   const pid_t session = service.pgid();
   if (sender <= 0 || session == 0 || session_of(sender) != session) {
-    spdlog::warn("{}: notify message from pid {} ignored: not a process of this service",
-                 service.name(), sender);
+    if (!slot.notify) return;
+    if (auto held_back = slot.notify->foreign_warning_due()) {
+      spdlog::warn("{}: notify message from pid {} ignored: not a process of this service{}",
+                   service.name(), sender,
+                   *held_back ? " (and " + std::to_string(*held_back) + " more since the last warning)" : "");
+    }
     return;
   }
   std::istringstream lines(text);
@@ -153,6 +173,7 @@ void Readiness::launch_exec_probe(Slot& slot, const std::vector<std::string>& ar
   spec.limits.clear();
   spec.stdout_fd = slot.out ? slot.out->write_fd() : -1;
   spec.stderr_fd = slot.err ? slot.err->write_fd() : spec.stdout_fd;
+  spec.env_file_trust = trust_;
   auto plan = plan_launch(spec);
   if (auto* failure = std::get_if<SpawnFailure>(&plan)) return done(false, failure->reason);
   auto spawned = spawn_process(std::get<LaunchPlan>(plan));

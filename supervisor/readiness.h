@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/safe_path.h"
 #include "base/uv_handle.h"
 #include "supervisor/net_probe.h"
 #include "supervisor/slot.h"
@@ -22,8 +23,10 @@ namespace superd {
 class Readiness {
  public:
   explicit Readiness(uv_loop_t* loop) : loop_(loop) {}
-  // Where notify sockets are made (beside the control socket).
+  // Where notify sockets are made (beside the control socket), and who besides root may
+  // have made the directories on the way (allow_group_writable).
   void set_notify_dir(std::string dir) { notify_dir_ = std::move(dir); }
+  void set_path_trust(PathTrust trust) { trust_ = std::move(trust); }
 
   // The slot's notify socket when its service has `ready = "notify"` (opened once),
   // none otherwise.
@@ -49,6 +52,7 @@ class Readiness {
   };
   uv_loop_t* loop_;
   std::string notify_dir_;
+  PathTrust trust_;
   std::unordered_map<pid_t, ExecProbe> probes_;  // running `exec` checks, by pid
 };
 

@@ -1,57 +1,54 @@
 #include "supervisor/run_records.h"
 
-#include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 namespace superd {
+namespace {
 
-bool save_running(const std::string& path, const std::vector<RunningRecord>& records,
-                  std::string* error) {
+constexpr const char* kRunning = "running.json";
+constexpr const char* kLock = "superd.lock";
+constexpr uint64_t kMaxRunningBytes = 4u << 20;
+
+}  // namespace
+
+bool save_running(const SafeDir& state_dir, const PathTrust& trust,
+                  const std::vector<RunningRecord>& records, std::string* error) {
+  if (auto problem = state_dir.recheck(trust)) {
+    *error = problem->explain("state_dir", state_dir.path(), "superd keeps its state there");
+    return false;
+  }
   nlohmann::json doc = nlohmann::json::array();
   for (const auto& r : records) {
     doc.push_back({{"service", r.service}, {"pid", r.pid}, {"start_time", r.start_time}});
   }
-  const std::string text = doc.dump() + "\n";
-  const std::string tmp = path + ".tmp";
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
-  if (!fd) {
-    *error = tmp + ": " + std::strerror(errno);
-    return false;
-  }
-  const ssize_t n = ::write(fd.get(), text.data(), text.size());
-  if (n != static_cast<ssize_t>(text.size())) {
-    *error = tmp + ": " + std::strerror(n < 0 ? errno : ENOSPC);  // short: the disk is full
-    ::unlink(tmp.c_str());  // the old record stays, and nothing half-written lies about
-    return false;
-  }
-  fd.reset();
   // No fsync: this record matters when superd dies, not the machine (after a machine
   // crash no leftover can exist), and it is written at every spawn.
-  if (::rename(tmp.c_str(), path.c_str()) < 0) {
-    *error = "rename to " + path + ": " + std::strerror(errno);
-    ::unlink(tmp.c_str());
+  if (auto problem = replace_safe_file(state_dir, kRunning, doc.dump() + "\n", 0644, /*sync=*/false)) {
+    *error = problem->describe(state_dir.path_of(kRunning));
     return false;
   }
   return true;
 }
 
-std::vector<RunningRecord> load_running(const std::string& path, std::string* problem) {
+std::vector<RunningRecord> load_running(const SafeDir& state_dir, const PathTrust& trust,
+                                        std::string* warning) {
   std::vector<RunningRecord> out;
-  std::ifstream in(path);
-  if (!in) return out;
-  std::stringstream text;
-  text << in.rdbuf();
-  auto doc = nlohmann::json::parse(text.str(), nullptr, false);
+  auto text = read_safe_file(state_dir, kRunning, trust, kMaxRunningBytes);
+  if (auto* problem = std::get_if<PathProblem>(&text)) {
+    if (problem->why != "does not exist") {
+      *warning = problem->describe(state_dir.path_of(kRunning)) +
+                 "; not believed: leftovers of a previous superd are found by session only";
+    }
+    return out;
+  }
+  auto doc = nlohmann::json::parse(std::get<std::string>(text), nullptr, false);
   if (!doc.is_array()) {
-    if (problem) *problem = path + ": not a list of records";
+    *warning = state_dir.path_of(kRunning) + ": not a list of records";
     return out;
   }
   int malformed = 0;
@@ -66,26 +63,26 @@ std::vector<RunningRecord> load_running(const std::string& path, std::string* pr
                       r["start_time"].get<uint64_t>()};
     if (rec.pid > 1) out.push_back(rec);
   }
-  if (malformed > 0 && problem) {
-    *problem = path + ": ignored " + std::to_string(malformed) + " malformed records";
+  if (malformed > 0) {
+    *warning = state_dir.path_of(kRunning) + ": ignored " + std::to_string(malformed) + " malformed records";
   }
   return out;
 }
 
-bool StateLock::acquire(const std::string& state_dir, std::string* error) {
+bool StateLock::acquire(const SafeDir& state_dir, const PathTrust& trust, std::string* error) {
   // One superd per state_dir: two would fight over the same services and files.
-  const std::string lock_path = state_dir + "/superd.lock";
-  fd_.reset(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
-  if (!fd_) {
-    *error = lock_path + ": " + std::strerror(errno);
+  auto opened = open_safe_file(state_dir, kLock, trust, {O_RDWR | O_CREAT, 0644, 0});
+  if (auto* problem = std::get_if<PathProblem>(&opened)) {
+    *error = problem->describe(state_dir.path_of(kLock));
     return false;
   }
+  fd_ = std::move(std::get<UniqueFd>(opened));
   if (::flock(fd_.get(), LOCK_EX | LOCK_NB) < 0) {
     char pid[32] = {};
     [[maybe_unused]] ssize_t n = ::pread(fd_.get(), pid, sizeof pid - 1, 0);
     pid[std::strcspn(pid, "\n")] = '\0';
     *error = "another superd (pid " + std::string(pid[0] ? pid : "?") +
-             ") is running with state_dir " + state_dir;
+             ") is running with state_dir " + state_dir.path();
     return false;
   }
   std::string mypid = std::to_string(::getpid()) + "\n";

@@ -713,6 +713,10 @@ class ShippedFilesTest(unittest.TestCase):
                 pwd.getpwnam(user)
             except KeyError:
                 missing_users.append(user)
+        try:
+            grp.getgrnam("superops")  # socket_group, made by etc/demo/setup
+        except KeyError:
+            missing_users.append("superops")
         errors = [line for line in (r.stdout + r.stderr).splitlines()
                   if re.match(re.escape(path) + r":\d+:\d+: ", line)]
         self.assertTrue(errors, f"superd --check failed without a FILE:LINE:COL error:\n"

@@ -358,8 +358,11 @@ TEST(Faults, FullStateDirFailsEnableCleanlyAndRecoversWhenSpaceReturns) {
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(d.status("a")["pid"], a);
   EXPECT_TRUE(wait_until([&] {
-    return d.daemon_log().find("recording running processes: " + running +
-                               ".tmp: No space left on device") != std::string::npos;
+    // "recording running processes: 'RUNNING': 'RUNNING.tmp' cannot be written: No space ..."
+    const std::string log = d.daemon_log();
+    const size_t at = log.find("recording running processes: '" + running + "': '" + running + ".tmp' ");
+    return at != std::string::npos &&
+           log.find("No space left on device", at) < log.find('\n', at);
   })) << d.daemon_log();
   EXPECT_EQ(read_file(running), running_before) << "the last good record stays";
   for (const auto& e : std::filesystem::directory_iterator(d.state_dir())) {

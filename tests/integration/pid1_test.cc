@@ -134,20 +134,25 @@ TEST(Pid1, ReapsEveryOrphanOfTheNamespace) {
   TempDir dir;
   // A service that forks 100 children into sessions of their own and exits: they are
   // orphans of no service (its stop does not reach them), and as PID 1 superd becomes
-  // their parent; each lives 1 s and exits.
+  // their parent. They live while the gate file exists, so all 100 are there at once
+  // however slowly the machine forks; then the gate goes and they all exit.
+  const std::string gate = dir / "gate";
+  write_file(gate, "");
   InitSuperd d(dir,
-               "[service.spawner]\ncommand = " + cmd({"--children", "100", "1000", "--exit", "0"}) +
+               "[service.spawner]\ncommand = " +
+                   cmd({"--children-while", "100", gate, "--exit", "0"}) +
                    "\nrestart = \"never\"\nstart_seconds = 0\n",
                "");
   ASSERT_TRUE(d.start()) << d.log();
-  size_t most = 0;
+  size_t seen = 0;
   ASSERT_TRUE(wait_until(
       [&] {
-        most = std::max(most, children_of(d.host_pid()).size());
-        return most >= 100;
+        seen = children_of(d.host_pid()).size();
+        return seen >= 100;
       },
-      10s))
-      << "orphans seen as superd's children: " << most << "\n" << d.log();
+      30s))
+      << "orphans seen as superd's children: " << seen << "\n" << d.log();
+  ::unlink(gate.c_str());
   // They end; superd reaps every one of them: no child, zombie or not, remains.
   EXPECT_TRUE(wait_until([&] { return children_of(d.host_pid()).empty(); }, 10s))
       << children_of(d.host_pid()).size() << " children left, "

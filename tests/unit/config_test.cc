@@ -123,7 +123,7 @@ TEST(ConfigLoad, FullExamplePassesSystemChecks) {
   // /etc/app.env does not exist on a test machine; point it somewhere real.
   std::string text(kFull);
   text.replace(text.find("/etc/app.env"), 12, "/dev/null");
-  EXPECT_EQ(errors(text, kSystem), "t.toml:15:15: env_file '/dev/null' is not a regular file\n");
+  EXPECT_EQ(errors(text, kSystem), "t.toml:15:15: env_file '/dev/null' is a device, not a regular file\n");
   text.replace(text.find("env_file"), 8, "# nv_file");
   load_ok(text, kSystem);
 }

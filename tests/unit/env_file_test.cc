@@ -127,3 +127,16 @@ TEST(EnvFile, EmptyAndOddInputsDoNotCrash) {
 
 }  // namespace
 }  // namespace superd
+
+namespace superd {
+namespace {
+
+TEST(EnvFile, NamesSuperdSetsItselfAreReserved) {
+  for (const char* name : {"LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET", "INVOCATION_ID"})
+    EXPECT_TRUE(is_reserved_env_name(name)) << name;
+  EXPECT_FALSE(is_reserved_env_name("LISTEN"));
+  EXPECT_FALSE(is_reserved_env_name("DATABASE_URL"));
+}
+
+}  // namespace
+}  // namespace superd

@@ -312,9 +312,13 @@ TEST_F(ServerTest, SocketWithoutGroupIsOwnerOnly) {
 TEST_F(ServerTest, UnsafeDirectoriesAreRefused) {
   fs::create_directory(dir_ + "/real");
   fs::create_directory_symlink(dir_ + "/real", dir_ + "/link");
+  // root's own symlink on the way is followed (as /var/run -> /run); another user's is not.
+  EXPECT_EQ(start({.path = dir_ + "/link/super.sock"}), std::nullopt);
+  server_->close();
+  ASSERT_EQ(::lchown((dir_ + "/link").c_str(), 65534, 65534), 0);
   auto error = start({.path = dir_ + "/link/super.sock"});
   ASSERT_TRUE(error);
-  EXPECT_NE(error->find("symlink"), std::string::npos) << *error;
+  EXPECT_NE(error->find("is a symlink owned by"), std::string::npos) << *error;
 
   fs::create_directory(dir_ + "/open");
   ::chmod((dir_ + "/open").c_str(), 0777);
@@ -322,8 +326,22 @@ TEST_F(ServerTest, UnsafeDirectoriesAreRefused) {
   ASSERT_TRUE(error);
   EXPECT_NE(error->find("writable by others"), std::string::npos) << *error;
 
-  ::chmod((dir_ + "/open").c_str(), 01777);  // sticky, like /tmp: acceptable
-  EXPECT_EQ(start({.path = dir_ + "/open/super.sock"}), std::nullopt);
+  // Sticky, like /tmp: anyone could still create the socket's or the lock's name first.
+  ::chmod((dir_ + "/open").c_str(), 01777);
+  error = start({.path = dir_ + "/open/super.sock"});
+  ASSERT_TRUE(error);
+  EXPECT_NE(error->find("writable by others (mode 1777)"), std::string::npos) << *error;
+  EXPECT_FALSE(fs::exists(dir_ + "/open/super.sock.lock")) << "nothing is made there";
+
+  // Writable by a group that is not root's: refused unless the operator allowed it.
+  ::chmod((dir_ + "/open").c_str(), 0775);
+  ::chown((dir_ + "/open").c_str(), 0, 4321);
+  error = start({.path = dir_ + "/open/super.sock"});
+  ASSERT_TRUE(error);
+  EXPECT_NE(error->find("writable by group"), std::string::npos) << *error;
+  ServerOptions allowed{.path = dir_ + "/open/super.sock"};
+  allowed.trust.group_writable.push_back(dir_ + "/open");
+  EXPECT_EQ(start(allowed), std::nullopt);
 }
 
 TEST_F(ServerTest, UnauthorizedPeerGetsPermissionDeniedExceptHello) {

@@ -199,5 +199,16 @@ TEST(FormatStatusTable, InstancesAreGroupedUnderTheirService) {
   EXPECT_TRUE(any_not_running(result, {"nope"}));
 }
 
+// A service's bytes on an operator's terminal: no escape sequence gets through whole.
+TEST(EscapeControls, ControlCharactersAreShownNotSent) {
+  EXPECT_EQ(escape_controls("plain text\tand tab"), "plain text\tand tab");
+  EXPECT_EQ(escape_controls("\x1b]0;owned\x07"), "\\x1b]0;owned\\x07");  // retitle the window
+  EXPECT_EQ(escape_controls("\x1b[2J\r"), "\\x1b[2J\\x0d");             // clear, overwrite
+  EXPECT_EQ(escape_controls("del\x7f"), "del\\x7f");
+  EXPECT_EQ(escape_controls("\xc2\x9b" "2J"), "\\xc2\\x9b2J");  // C1 CSI in UTF-8
+  EXPECT_EQ(escape_controls("\xff\xfe"), "\\xff\\xfe");         // not UTF-8
+  EXPECT_EQ(escape_controls("caf\xc3\xa9 \xe2\x9c\x93"), "caf\xc3\xa9 \xe2\x9c\x93");  // UTF-8 stays
+}
+
 }  // namespace
 }  // namespace superd::ipc

@@ -45,6 +45,8 @@
  *   --children N MS     fork N children that each leave the process group (setsid),
  *                       live MS ms and exit, without waiting for them: once this process
  *                       is gone they are orphans no stop of the service reaches
+ *   --children-while N FILE  as --children, each child living while FILE exists (at
+ *                       most 60 s)
  *   --pause             wait for signals forever (the default at the end)
  *
  * Probes, for the sandbox tests: each tries one thing from inside the process and
@@ -548,6 +550,34 @@ static void orphan_report(const char* path, long ms) {
   waitpid(child, NULL, 0);
 }
 
+/* N children that each leave the process group (setsid) and live MS ms, or, with a
+ * gate, while GATE exists; this process goes on once every one has left the group. */
+static void fork_children(long n, long ms, const char* gate) {
+  int ready[2];
+  if (pipe(ready) < 0) exit(92);
+  for (long k = 0; k < n; ++k) {
+    if (fork() == 0) {
+      close(ready[0]);
+      setsid();
+      char one = 1;
+      if (write(ready[1], &one, 1) != 1) _exit(1);
+      close(ready[1]);
+      if (gate) {
+        wait_for_file(gate, 0);
+      } else {
+        sleep_ms(ms);
+      }
+      _exit(0);
+    }
+  }
+  close(ready[1]);
+  char buf[64];
+  long seen = 0;
+  ssize_t got;
+  while (seen < n && (got = read(ready[0], buf, sizeof buf)) > 0) seen += got;
+  close(ready[0]);
+}
+
 static void alloc_touch(long mb) {
   size_t bytes = (size_t)mb << 20;
   char* p = malloc(bytes);
@@ -666,30 +696,8 @@ static int run(int argc, char** argv) {
     else if (!strcmp(a, "--alloc")) alloc_touch(atol(v)), i++;
     else if (!strcmp(a, "--fork-loop")) fork_loop(atol(v)), i++;
     else if (!strcmp(a, "--burn")) burn(atol(v)), i++;
-    else if (!strcmp(a, "--children") && i + 2 < argc) {
-      long n = atol(v), ms = atol(argv[i + 2]);
-      int ready[2];
-      if (pipe(ready) < 0) exit(92);
-      for (long k = 0; k < n; ++k) {
-        if (fork() == 0) {
-          close(ready[0]);
-          setsid();
-          char one = 1;
-          if (write(ready[1], &one, 1) != 1) _exit(1);
-          close(ready[1]);
-          sleep_ms(ms);
-          _exit(0);
-        }
-      }
-      close(ready[1]);
-      /* Every child has left the group before this process may end. */
-      char buf[64];
-      long seen = 0;
-      ssize_t got;
-      while (seen < n && (got = read(ready[0], buf, sizeof buf)) > 0) seen += got;
-      close(ready[0]);
-      i += 2;
-    }
+    else if (!strcmp(a, "--children") && i + 2 < argc) fork_children(atol(v), atol(argv[i + 2]), NULL), i += 2;
+    else if (!strcmp(a, "--children-while") && i + 2 < argc) fork_children(atol(v), 0, argv[i + 2]), i += 2;
     else if (!strcmp(a, "--pause")) break;
     else {
       fprintf(stderr, "testprog: unknown action %s\n", a);
