@@ -16,11 +16,21 @@
 //                                              -> also {"rolls": [Roll...]}
 //   signal         {"signal": "HUP", "names": [..]}
 //   enable|disable {"names": [..], "now": false}
-//   log            {"name": "app", "lines": 20, "follow": false}
-//                                              -> {"lines": ["..", ..]} then stream lines
+//   log            {"name": "app", "lines": 20, "follow": false,
+//                   "since": "10m", "until": "2026-12-01T19:40:02Z"}
+//                                              -> {"lines": ["..", ..], "note": ".."} then
+//                                                 stream lines. since/until (a duration ago
+//                                                 or an RFC 3339 time) need log_timestamps
+//                                                 for files; "lines" then caps the newest
+//                                                 kept (default 100000). "note", when present,
+//                                                 says where lines went that are in no file
+//                                                 (the console, the journal) and how many
+//                                                 were dropped.
 //   reload-config                              -> {"added": [..], "removed": [..],
 //                                                  "changed": [..], "unchanged": [..]}
 //   shutdown                                   -> {}
+//   reopen-logs                                -> {"files": N} (closed and opened again by
+//                                                 name, each at its next line end)
 //   scale          {"name": "worker", "instances": N} (both required)
 //                                              -> {"service", "instances", "added": [..],
 //                                                  "removed": [..], "services": [..]}
@@ -78,12 +88,13 @@ inline constexpr std::string_view disable = "disable";
 inline constexpr std::string_view log = "log";
 inline constexpr std::string_view reload_config = "reload-config";
 inline constexpr std::string_view shutdown = "shutdown";
+inline constexpr std::string_view reopen_logs = "reopen-logs";
 inline constexpr std::string_view scale = "scale";
 inline constexpr std::string_view security = "security";
 inline constexpr std::string_view all[] = {hello,  status, start,  stop,
                                            restart, reload, signal, enable,
                                            disable, log,    reload_config, shutdown,
-                                           scale,   security};
+                                           scale,   security, reopen_logs};
 }  // namespace cmd
 
 namespace err {

@@ -27,6 +27,7 @@ struct Invocation {
   std::string name;  // log
   std::string signal;
   std::optional<int> lines;
+  std::string since, until;  // log: as given (the daemon reads them against its clock)
   bool follow = false;
   bool now = false;
   int parallel = 1;   // restart: instances restarted at once

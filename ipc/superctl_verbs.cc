@@ -61,12 +61,19 @@ void print_log_line(const json& message, const Invocation& inv) {
 int run_log(Client& client, const Invocation& inv) {
   json args = {{"name", inv.name}, {"follow", inv.follow}};
   if (inv.lines) args["lines"] = *inv.lines;
+  if (!inv.since.empty()) args["since"] = inv.since;
+  if (!inv.until.empty()) args["until"] = inv.until;
   const StreamCallback on_line = [&](const json& message) { print_log_line(message, inv); };
   auto reply = client.request(cmd::log, std::move(args), on_line);
   if (auto* error = std::get_if<std::string>(&reply)) return fail(*error);
   const json& r = std::get<json>(reply);
   if (r.value("ok", false) != true) return report_error(r);
   const json& result = result_of(r);
+  // Where lines went that are in no file (console, journal): on stderr, so stdout stays
+  // the lines alone.
+  if (!inv.json_output && result.contains("note") && result["note"].is_string()) {
+    print_error(result["note"].get<std::string>());
+  }
   if (inv.json_output) {
     print_out(result.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
   } else if (result.contains("lines") && result["lines"].is_array()) {
@@ -166,6 +173,22 @@ void log_options(CLI::App* sub, Invocation& inv) {
   sub->add_option("NAME", inv.name, "service")->required();
   sub->add_option("-n,--lines", inv.lines, "how many recent lines")->check(CLI::NonNegativeNumber);
   sub->add_flag("-f,--follow", inv.follow, "keep printing new lines until interrupted");
+  sub->add_option("--since", inv.since, "lines from then on: a duration ago (10m) or an RFC 3339 time");
+  sub->add_option("--until", inv.until, "lines before then: a duration ago (10m) or an RFC 3339 time");
+}
+
+int run_reopen_logs(Client& client, const Invocation& inv) {
+  auto reply = client.request(cmd::reopen_logs, json::object());
+  if (auto* error = std::get_if<std::string>(&reply)) return fail(*error);
+  const json& r = std::get<json>(reply);
+  if (r.value("ok", false) != true) return report_error(r);
+  const json& result = result_of(r);
+  if (inv.json_output) {
+    print_json(result);
+  } else {
+    print_out("reopened " + std::to_string(result.value("files", 0)) + " log files\n");
+  }
+  return exit_code::ok;
 }
 
 }  // namespace
@@ -186,6 +209,8 @@ const std::vector<Verb>& verbs() {
       {"shutdown", "stop every service and superd itself", nullptr, run_simple},
       {"scale", "run N instances of a service (remembered in state_dir)", scale_options, run_scale},
       {"security", "score services' exposure as systemd-analyze security does", status_options, run_security},
+      {"reopen-logs", "close every log file and open it again by name (after logrotate)", nullptr,
+       run_reopen_logs},
   };
   return table;
 }

@@ -1,3 +1,4 @@
+// The capture pipe's life and modes (capture.h); capture_read.cc is what a read does.
 #include "proc/capture.h"
 
 #include <fcntl.h>
@@ -8,101 +9,145 @@
 
 namespace superd {
 namespace {
-constexpr size_t kReadSize = 256u << 10;      // fewer wakeups for chatty services
-constexpr size_t kMaxPartialLine = 64u << 10;  // longer lines reach listeners in pieces
 // A service waits on a slow (but working) disk at most this long at a time; after that
 // its output is dropped and counted until the disk catches up.
 constexpr uint64_t kMaxPauseMs = 2000;
+// How often a pipe held back by a console that is behind looks again.
+constexpr uint64_t kLinesWaitMs = 5;
 }  // namespace
 
-std::unique_ptr<OutputPipe> OutputPipe::open(uv_loop_t* loop, std::shared_ptr<LogSink> sink,
-                                             std::string* error) {
+std::unique_ptr<OutputPipe> OutputPipe::open(uv_loop_t* loop, OutputTarget target, std::string* error) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) < 0) {
     *error = std::string("pipe: ") + std::strerror(errno);
     return nullptr;
   }
-  std::unique_ptr<OutputPipe> pipe(new OutputPipe(sink));
-  UniqueFd read_end(fds[0]);
+  std::unique_ptr<OutputPipe> pipe(new OutputPipe(loop, std::move(target)));
+  pipe->source_ = std::make_shared<PipeSource>(UniqueFd(fds[0]));
   pipe->write_end_.reset(fds[1]);
-  // A larger pipe absorbs bursts; failing to grow it is harmless.
+  ::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+  // A larger pipe absorbs bursts (and is what a splice moves at once); failing to grow
+  // it is harmless.
   ::fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);
 
-  if (int rc = uv_pipe_init(loop, pipe->read_end_.get(), 0); rc != 0) {
-    *error = std::string("uv_pipe_init: ") + uv_strerror(rc);
+  if (int rc = uv_poll_init(loop, pipe->poll_.get(), fds[0]); rc != 0) {
+    *error = std::string("uv_poll_init: ") + uv_strerror(rc);
     return nullptr;
   }
-  pipe->read_end_.mark_initialized();
-  if (int rc = uv_pipe_open(pipe->read_end_.get(), read_end.get()); rc != 0) {
-    *error = std::string("uv_pipe_open: ") + uv_strerror(rc);
-    return nullptr;
+  pipe->poll_.mark_initialized();
+  pipe->poll_->data = pipe.get();
+  for (auto* t : {&pipe->pause_timer_, &pipe->stall_timer_}) {
+    uv_timer_init(loop, t->get());
+    t->mark_initialized();
+    (*t)->data = pipe.get();
   }
-  read_end.release();  // the uv handle owns it now
-  pipe->read_end_->data = pipe.get();
-  uv_timer_init(loop, pipe->pause_timer_.get());
-  pipe->pause_timer_.mark_initialized();
-  pipe->pause_timer_->data = pipe.get();
   OutputPipe* raw = pipe.get();
-  pipe->sink_->set_on_room(raw, [raw] {
-    raw->dropping_ = false;
-    if (raw->paused_) raw->resume();
-  });
-  uv_read_start(reinterpret_cast<uv_stream_t*>(pipe->read_end_.get()), &OutputPipe::on_alloc,
-                &OutputPipe::on_read);
+  if (pipe->target_.file) {
+    pipe->target_.file->set_on_room(raw, [raw] {
+      raw->dropping_ = false;
+      if (raw->paused_) raw->resume();
+    });
+  }
+  pipe->mode_ = pipe->wants_lines() ? Mode::read : Mode::splice;
+  pipe->start_poll();
   return pipe;
 }
 
-// UvHandle closes the read end and the timer, UniqueFd the write end.
-OutputPipe::~OutputPipe() { sink_->release_on_room(this); }
-
-void OutputPipe::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
-  auto* self = static_cast<OutputPipe*>(handle->data);
-  *buf = self ? self->sink_->reserve(kReadSize) : uv_buf_init(nullptr, 0);
+// UvHandle closes the poll and the timers, UniqueFd the write end; the read end goes with
+// the last holder of the source (a job may still be draining it).
+OutputPipe::~OutputPipe() {
+  if (target_.file) target_.file->forget_owner(this);
 }
 
-void OutputPipe::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
-  auto* self = static_cast<OutputPipe*>(stream->data);
-  if (!self) return;
-  if (nread > 0) {
-    self->sink_->commit(buf->base, static_cast<size_t>(nread));
-    if (!self->listeners_.empty()) self->deliver(buf->base, static_cast<size_t>(nread));
-    if (self->sink_->full() && !self->sink_->write_failing() && !self->dropping_) self->pause();
-  } else if (nread < 0) {
-    // EOF cannot happen while we hold the write end; any other error ends this stream.
-    uv_read_stop(stream);
-  }
+bool OutputPipe::wants_lines() const {
+  return !target_.file || target_.timestamps || !listeners_.empty();
 }
 
-void OutputPipe::deliver(const char* data, size_t n) {
-  const char* end = data + n;
-  while (data < end) {
-    const char* nl = static_cast<const char*>(std::memchr(data, '\n', end - data));
-    if (!nl) {
-      partial_line_.append(data, end - data);
-      if (partial_line_.size() >= kMaxPartialLine) {
-        for (auto& [id, fn] : listeners_) fn(partial_line_);
-        partial_line_.clear();
-      }
-      return;
-    }
-    std::string_view line;
-    if (partial_line_.empty()) {
-      line = std::string_view(data, nl - data);
-    } else {
-      partial_line_.append(data, nl - data);
-      line = partial_line_;
-    }
-    // Copy: a listener may remove itself (or others) while we iterate.
-    auto listeners = listeners_;
-    for (auto& [id, fn] : listeners) fn(line);
+// Read when lines are needed, splice when not; never while a job holds the pipe.
+void OutputPipe::update_mode() {
+  if (mode_ == Mode::taken || splice_requested_) return;  // on_spliced decides
+  const Mode wanted = wants_lines() ? Mode::read : Mode::splice;
+  if (wanted == mode_) return;
+  if (wanted == Mode::read) {
+    skip_fragment_ = !spliced_at_line_start_;
+  } else {
     partial_line_.clear();
-    data = nl + 1;
+    if (paused_) resume();
   }
+  mode_ = wanted;
+  if (!paused_) start_poll();
+}
+
+void OutputPipe::start_poll() {
+  if (polling_) return;
+  if (uv_poll_start(poll_.get(), UV_READABLE | UV_DISCONNECT, &OutputPipe::on_poll) == 0) polling_ = true;
+}
+
+void OutputPipe::stop_poll() {
+  if (!polling_) return;
+  uv_poll_stop(poll_.get());
+  polling_ = false;
+}
+
+void OutputPipe::on_poll(uv_poll_t* handle, int status, int) {
+  auto* self = static_cast<OutputPipe*>(handle->data);
+  if (!self) return;
+  if (status < 0) {
+    self->stop_poll();  // EBADF and the like: this stream ends
+    return;
+  }
+  if (self->mode_ == Mode::splice) {
+    self->request_splice();
+  } else {
+    self->read_some();
+  }
+}
+
+// The job takes the pipe; the loop stops watching it until the job is done.
+void OutputPipe::request_splice() {
+  stop_poll();
+  if (splice_requested_) return;
+  splice_requested_ = true;
+  progress_seen_ = target_.file->progress();
+  uv_timer_start(stall_timer_.get(), [](uv_timer_t* t) {
+    if (auto* self = static_cast<OutputPipe*>(t->data)) self->check_stall();
+  }, kMaxPauseMs, kMaxPauseMs);
+  target_.file->splice_from(source_, this, [this](bool at_line_start) { on_spliced(at_line_start); });
+}
+
+void OutputPipe::on_spliced(bool at_line_start) {
+  splice_requested_ = false;
+  uv_timer_stop(stall_timer_.get());
+  spliced_at_line_start_ = at_line_start;
+  if (mode_ == Mode::taken) {
+    std::lock_guard<std::mutex> lock(source_->mu);
+    source_->loop_reads = false;
+    mode_ = Mode::splice;
+  }
+  update_mode();
+  if (!paused_) start_poll();
+}
+
+// A job that has moved nothing for kMaxPauseMs holds the pipe on a hung disk: take the
+// pipe back and drop what the service writes (counted) until the job returns.
+void OutputPipe::check_stall() {
+  const uint64_t now = target_.file->progress();
+  if (now != progress_seen_ || !splice_requested_) {
+    progress_seen_ = now;
+    return;
+  }
+  uv_timer_stop(stall_timer_.get());
+  {
+    std::lock_guard<std::mutex> lock(source_->mu);  // held by a job only for a move in memory
+    source_->loop_reads = true;
+  }
+  mode_ = Mode::taken;
+  start_poll();
 }
 
 void OutputPipe::pause() {
   paused_ = true;
-  uv_read_stop(reinterpret_cast<uv_stream_t*>(read_end_.get()));
+  stop_poll();
   uv_timer_start(
       pause_timer_.get(),
       [](uv_timer_t* t) {
@@ -117,40 +162,66 @@ void OutputPipe::pause() {
 void OutputPipe::resume() {
   paused_ = false;
   uv_timer_stop(pause_timer_.get());
-  uv_read_start(reinterpret_cast<uv_stream_t*>(read_end_.get()), &OutputPipe::on_alloc,
-                &OutputPipe::on_read);
+  if (!splice_requested_) start_poll();
+}
+
+// A console behind: stop reading (the service waits on its pipe, as on a slow disk) and
+// look again every kLinesWaitMs; after kMaxPauseMs of it, read on and let the target drop
+// (counted) until it catches up. True: do not read now.
+bool OutputPipe::wait_for_lines_target() {
+  if (!target_.lines->congested()) {
+    congested_since_ = 0;
+    dropping_ = false;
+    return false;
+  }
+  if (dropping_) return false;
+  if (congested_since_ == 0) congested_since_ = unix_micros_now();
+  if (unix_micros_now() - congested_since_ > static_cast<UnixMicros>(kMaxPauseMs) * 1000) {
+    dropping_ = true;
+    return false;
+  }
+  paused_ = true;
+  stop_poll();
+  uv_timer_start(stall_timer_.get(), [](uv_timer_t* t) {
+    if (auto* self = static_cast<OutputPipe*>(t->data)) self->on_lines_wait_tick();
+  }, kLinesWaitMs, 0);
+  return true;
+}
+
+void OutputPipe::on_lines_wait_tick() {
+  paused_ = false;
+  start_poll();  // the next readable event decides again
 }
 
 int OutputPipe::add_listener(LineListener listener) {
   int id = next_listener_++;
   listeners_.emplace(id, std::move(listener));
+  update_mode();
   return id;
 }
 
 void OutputPipe::remove_listener(int id) {
   listeners_.erase(id);
-  if (listeners_.empty()) partial_line_.clear();
+  if (listeners_.empty() && target_.file) partial_line_.clear();
+  update_mode();
 }
 
 void OutputPipe::move_listeners_to(OutputPipe& other) {
   other.listeners_ = std::move(listeners_);
   other.next_listener_ = next_listener_;
   listeners_.clear();
-  partial_line_.clear();
+  if (target_.file) partial_line_.clear();
+  other.update_mode();
+  update_mode();
 }
 
 void OutputPipe::drain() {
-  int fd = -1;
-  if (uv_fileno(read_end_.raw(), &fd) != 0) return;
-  for (int i = 0; i < 4096; ++i) {  // bounded: at most a pipe's worth, in practice
-    uv_buf_t buf = sink_->reserve(kReadSize);
-    ssize_t n = ::read(fd, buf.base, buf.len);
-    if (n <= 0) {
-      sink_->commit(buf.base, 0);
-      return;
-    }
-    sink_->commit(buf.base, static_cast<size_t>(n));
-    if (!listeners_.empty()) deliver(buf.base, static_cast<size_t>(n));
+  if (mode_ == Mode::splice) {
+    // One more move by the sink's job, which keeps the read end open until it is done.
+    target_.file->splice_from(source_, nullptr, nullptr);
+    return;
+  }
+  for (int i = 0; i < 4096 && read_some(); ++i) {  // bounded: at most a pipe's worth, in practice
   }
 }
 

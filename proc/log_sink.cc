@@ -1,14 +1,12 @@
+// The loop side of the file sink: the pending buffer, the splice requests, and one job
+// at a time on the thread pool (log_sink_worker.cc is what the job does).
 #include "proc/log_sink.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <cstdlib>
 #include <cstring>
-#include <new>
+#include <utility>
+
+#include "base/log_time.h"
+#include "proc/log_file.h"
 
 namespace superd {
 
@@ -19,43 +17,6 @@ namespace {
 char drop_scratch[65536];
 }  // namespace
 
-// ---- ByteBuffer ----------------------------------------------------------------
-
-ByteBuffer::~ByteBuffer() { std::free(data_); }
-
-char* ByteBuffer::reserve(size_t n) {
-  if (capacity_ - size_ < n) {
-    size_t wanted = capacity_ ? capacity_ : 4096;
-    while (wanted - size_ < n) wanted *= 2;
-    char* grown = static_cast<char*>(std::realloc(data_, wanted));
-    if (!grown) throw std::bad_alloc();
-    data_ = grown;
-    capacity_ = wanted;
-  }
-  return data_ + size_;
-}
-
-void ByteBuffer::append(const char* data, size_t n) {
-  std::memcpy(reserve(n), data, n);
-  size_ += n;
-}
-
-void ByteBuffer::release_memory() {
-  if (size_ == 0 && capacity_ > (256u << 10)) {
-    std::free(data_);
-    data_ = nullptr;
-    capacity_ = 0;
-  }
-}
-
-void ByteBuffer::swap(ByteBuffer& other) noexcept {
-  std::swap(data_, other.data_);
-  std::swap(size_, other.size_);
-  std::swap(capacity_, other.capacity_);
-}
-
-// ---- LogSink: loop thread ------------------------------------------------------
-
 std::shared_ptr<LogSink> LogSink::create(uv_loop_t* loop, LogSinkOptions options) {
   return std::shared_ptr<LogSink>(new LogSink(loop, std::move(options)));
 }
@@ -65,9 +26,7 @@ LogSink::LogSink(uv_loop_t* loop, LogSinkOptions options)
   work_req_.data = this;
 }
 
-LogSink::~LogSink() {
-  if (fd_ >= 0) ::close(fd_);
-}
+LogSink::~LogSink() = default;
 
 uv_buf_t LogSink::reserve(size_t suggested) {
   if (pending_.size() >= options_.max_pending) {
@@ -88,18 +47,64 @@ void LogSink::commit(const char* base, size_t n) {
 
 void LogSink::append(const char* data, size_t n) {
   if (pending_.size() + n > options_.max_pending) {
-    dropped_ += n;
+    count_dropped(n, "the disk is not keeping up");
     return;
   }
   pending_.append(data, n);
   kick();
 }
 
+void LogSink::append_stamped(const char* data, size_t n, const char* stamp, bool* at_line_start) {
+  if (pending_.size() + n > options_.max_pending) {
+    count_dropped(n, "the disk is not keeping up");
+    *at_line_start = std::memchr(data, '\n', n) ? data[n - 1] == '\n' : *at_line_start;
+    return;
+  }
+  superd::append_stamped(data, n, stamp, at_line_start, pending_);
+  kick();
+}
+
+void LogSink::count_dropped(uint64_t bytes, const std::string& reason) {
+  if (bytes == 0) return;
+  if (dropped_ == 0 || drop_reason_.empty()) drop_reason_ = reason;
+  dropped_ += bytes;
+}
+
+void LogSink::splice_from(std::shared_ptr<PipeSource> source, const void* owner, SpliceDone done) {
+  for (auto& s : splices_) {
+    if (s.source == source) {  // already asked for: one move serves both
+      if (owner) s.owner = owner, s.done = std::move(done);
+      kick();
+      return;
+    }
+  }
+  splices_.push_back({std::move(source), owner, std::move(done)});
+  kick();
+}
+
+void LogSink::forget_owner(const void* owner) {
+  for (auto* list : {&splices_, &job_splices_, &finishing_}) {
+    for (auto& s : *list) {
+      if (s.owner == owner) s.owner = nullptr, s.done = nullptr;
+    }
+  }
+  release_on_room(owner);
+}
+
+void LogSink::reopen() {
+  reopen_wanted_ = true;
+  kick();
+}
+
 void LogSink::kick() {
-  if (in_flight_ || (pending_.size() == 0 && dropped_ == 0)) return;
-  if (pending_.size() == 0) return;  // a notice waits for output that proves the disk works
+  if (in_flight_) return;
+  // A notice of dropped bytes waits for output that proves the disk works.
+  if (pending_.size() == 0 && splices_.empty() && !reopen_wanted_) return;
   writing_.swap(pending_);
   pending_.clear();
+  job_splices_ = std::move(splices_);
+  splices_.clear();
+  job_reopen_ = std::exchange(reopen_wanted_, false);
   job_dropped_before_ = dropped_;
   job_drop_reason_ = drop_reason_;
   job_dropped_ = job_written_ = 0;
@@ -117,201 +122,51 @@ void LogSink::kick() {
   }
 }
 
-void LogSink::after_work(uv_work_t* req, int /*status*/) {
-  auto* sink = static_cast<LogSink*>(req->data);
-  std::shared_ptr<LogSink> keep = std::move(sink->self_);
-  sink->in_flight_ = false;
-  sink->written_ += sink->job_written_;
-  if (sink->job_notice_written_) sink->dropped_ -= sink->job_dropped_before_;
-  sink->write_failing_ = sink->job_dropped_ > 0;
-  if (sink->job_dropped_ > 0) {
-    sink->dropped_ += sink->job_dropped_;
-    sink->drop_reason_ = !sink->job_problem_.empty()
-                             ? sink->job_problem_
-                             : std::string("writing ") + sink->options_.path + ": " +
-                                   std::strerror(sink->job_errno_);
-  }
-  sink->writing_.clear();
-  // Big buffers are kept while output flows (no realloc and fresh pages per job) and
-  // given back once the service is quiet.
-  if (sink->pending_.size() == 0) {
-    sink->writing_.release_memory();
-    sink->pending_.release_memory();
-  }
-  sink->kick();
-  if (sink->on_room_ && !sink->full()) sink->on_room_();
-  if (sink->on_idle_ && sink->idle()) sink->on_idle_();
-}
-
-// ---- LogSink: worker thread ----------------------------------------------------
-
-void LogSink::work(uv_work_t* req) {
-  auto* sink = static_cast<LogSink*>(req->data);
-  if (!sink->ensure_open()) {
-    sink->job_dropped_ = sink->writing_.size();
-    return;
-  }
-  if (sink->job_dropped_before_ > 0) {
-    std::string notice = sink->at_line_start_ ? "" : "\n";
-    notice += "superd: " + std::to_string(sink->job_dropped_before_) +
-              " bytes of output were dropped (" + sink->job_drop_reason_ + ")\n";
-    // A notice that cannot be written is not the service's output: it must not add to
-    // the count it reports (each failed try on a full disk used to).
-    const uint64_t dropped_before_notice = sink->job_dropped_;
-    if (sink->write_all(notice.data(), notice.size())) {
-      sink->job_notice_written_ = true;
-      sink->line_len_ = 0;
-    } else {
-      sink->job_dropped_ = dropped_before_notice;
-    }
-  }
-  if (sink->job_errno_ == 0) {
-    sink->write_chunk(sink->writing_.data(), sink->writing_.size());
-  } else {
-    sink->job_dropped_ += sink->writing_.size();
-  }
-}
-
 std::optional<PathProblem> LogSink::check(const std::string& path, const PathTrust& trust) {
-  auto [dir_path, name] = split_path(path);
-  auto dir = open_safe_dir(dir_path, trust, Missing::create, 0750);
-  if (auto* problem = std::get_if<PathProblem>(&dir)) return *problem;
-  auto file = open_safe_file(std::get<SafeDir>(dir), name, trust,
-                             {O_WRONLY | O_APPEND | O_CREAT, 0640, 0});
+  SafeDir dir;
+  auto file = open_log_file(path, trust, &dir);
   if (auto* problem = std::get_if<PathProblem>(&file)) return *problem;
   return std::nullopt;
 }
 
-bool LogSink::ensure_open() {
-  if (fd_ >= 0) return true;
-  // The directory is walked again at every open: what was checked last time may have
-  // been chmod'ed, chown'ed or replaced since.
-  auto [dir_path, name] = split_path(options_.path);
-  auto dir = open_safe_dir(dir_path, options_.trust, Missing::create, 0750);
-  if (auto* problem = std::get_if<PathProblem>(&dir)) {
-    dir_ = SafeDir();
-    job_problem_ = problem->explain("log file", options_.path, "superd writes root-owned files there");
-    job_errno_ = EACCES;
-    return false;
-  }
-  dir_ = std::move(std::get<SafeDir>(dir));
-  auto file = open_safe_file(dir_, name, options_.trust, {O_WRONLY | O_APPEND | O_CREAT, 0640, 0});
-  if (auto* problem = std::get_if<PathProblem>(&file)) {
-    job_problem_ = problem->explain("log file", options_.path, "superd writes root-owned files there");
-    job_errno_ = EACCES;
-    return false;
-  }
-  fd_ = std::get<UniqueFd>(file).release();
-  struct stat st {};
-  size_ = ::fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
-  at_line_start_ = true;
-  line_len_ = 0;
-  return true;
+void LogSink::work(uv_work_t* req) { static_cast<LogSink*>(req->data)->run_job(); }
+
+void LogSink::after_work(uv_work_t* req, int /*status*/) {
+  auto* sink = static_cast<LogSink*>(req->data);
+  std::shared_ptr<LogSink> keep = std::move(sink->self_);
+  sink->finish_job();
 }
 
-// Writes everything or records how much was lost; false when something was lost.
-bool LogSink::write_all(const char* data, size_t len) {
-  while (len > 0) {
-    ssize_t n = ::write(fd_, data, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      job_errno_ = errno;
-      job_dropped_ += len;
-      return false;
-    }
-    size_ += static_cast<uint64_t>(n);
-    job_written_ += static_cast<uint64_t>(n);
-    at_line_start_ = data[n - 1] == '\n';
-    data += n;
-    len -= static_cast<size_t>(n);
+void LogSink::finish_job() {
+  in_flight_ = false;
+  written_ += job_written_;
+  if (job_notice_written_) dropped_ -= job_dropped_before_;
+  write_failing_ = job_dropped_ > 0 && job_errno_ != 0;
+  if (job_dropped_ > 0) {
+    dropped_ += job_dropped_;
+    drop_reason_ = !job_problem_.empty() ? job_problem_
+                   : job_errno_        ? std::string("writing ") + options_.path + ": " + std::strerror(job_errno_)
+                              : std::string("the disk is not keeping up");
   }
-  return true;
-}
-
-// Append a chunk: lines longer than kMaxLogLine split, files rotated at line ends (see
-// the header for the bound this keeps).
-void LogSink::write_chunk(const char* data, size_t len) {
-  const uint64_t max = options_.max_bytes;
-  while (len > 0) {
-    const uint64_t room = max == 0 ? UINT64_MAX : (size_ < max ? max - size_ : 0);
-    const size_t limit = static_cast<size_t>(std::min<uint64_t>(len, room));
-    // Whole lines from here that fit in the room, none over the cap: each window ends
-    // where the current line would have to be split.
-    size_t whole = 0;
-    size_t line = line_len_;
-    while (whole < limit) {
-      const size_t window = std::min(limit - whole, kMaxLogLine + 1 - line);
-      const void* nl = ::memrchr(data + whole, '\n', window);
-      if (!nl) break;
-      whole = static_cast<size_t>(static_cast<const char*>(nl) - data) + 1;
-      line = 0;
-    }
-    if (whole > 0) {
-      if (!write_all(data, whole)) {
-        job_dropped_ += len - whole;
-        return;
-      }
-      line_len_ = 0;
-      data += whole;
-      len -= whole;
-      continue;
-    }
-    // The next line does not end within the room, or reaches the cap first.
-    const size_t to_cap = kMaxLogLine - line_len_;
-    const void* nl = ::memchr(data, '\n', std::min(len, to_cap + 1));
-    size_t n;          // bytes of data to write
-    bool split;        // then a newline of superd's
-    uint64_t needs;    // the room the rest of this line needs
-    if (nl) {
-      n = static_cast<size_t>(static_cast<const char*>(nl) - data) + 1;
-      split = false;
-      needs = n;
-    } else if (len >= to_cap) {
-      n = to_cap;
-      split = true;
-      needs = n + 1;
-    } else {
-      n = len;  // the line goes on in a later chunk: assume the longest
-      split = false;
-      needs = kMaxLogLine + 1 - line_len_;
-    }
-    if (line_len_ == 0 && size_ > 0 && needs > room) {
-      rotate();
-      if (fd_ < 0) {
-        job_dropped_ += len;
-        return;
-      }
-      continue;
-    }
-    if (!write_all(data, n) || (split && !write_all("\n", 1))) {
-      job_dropped_ += len - n;
-      return;
-    }
-    line_len_ = (nl || split) ? 0 : line_len_ + n;
-    data += n;
-    len -= n;
+  writing_.clear();
+  // Big buffers are kept while output flows (no realloc and fresh pages per job) and
+  // given back once the service is quiet.
+  if (pending_.size() == 0) {
+    writing_.release_memory();
+    pending_.release_memory();
   }
-}
-
-void LogSink::rotate() {
-  ::close(fd_);
-  fd_ = -1;
-  const std::string name = split_path(options_.path).second;
-  // Relative to the directory the file was opened in: renames never follow a symlink,
-  // and nobody but root can put one there.
-  if (dir_) {
-    const int dir = dir_.fd();
-    if (options_.backups > 0) {
-      for (int i = options_.backups - 1; i >= 1; --i) {
-        ::renameat(dir, (name + "." + std::to_string(i)).c_str(), dir,
-                   (name + "." + std::to_string(i + 1)).c_str());
-      }
-      ::renameat(dir, name.c_str(), dir, (name + ".1").c_str());
-    } else {
-      ::unlinkat(dir, name.c_str(), 0);
-    }
+  finishing_ = std::move(job_splices_);
+  job_splices_.clear();
+  kick();
+  // Callbacks last: one may ask for the next move, or destroy its pipe (whose
+  // forget_owner then clears its entry here).
+  const bool at_line_start = job_at_line_start_;
+  for (size_t i = 0; i < finishing_.size(); ++i) {
+    if (SpliceDone done = std::exchange(finishing_[i].done, nullptr)) done(at_line_start);
   }
-  ensure_open();
+  finishing_.clear();
+  if (on_room_ && !full()) on_room_();
+  if (on_idle_ && idle()) on_idle_();
 }
 
 }  // namespace superd

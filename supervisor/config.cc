@@ -21,14 +21,29 @@ bool ServiceConfig::same_definition(const ServiceConfig& o) const {
   return std::tie(name, template_name, instance, command, directory, user, group, environment, env_file, umask, limits,
                   enabled, restart, start_seconds, start_retries, backoff_initial, backoff_max,
                   stop_signal, stop_mode, stop_timeout, reload_signal, ready, health, listen,
-                  after, stdout_path, stderr_path, log_max_bytes, log_backups, sandbox, critical) ==
+                  after, stdout_target, stderr_target, stdout_path, stderr_path, stderr_given,
+                  log_max_bytes, log_backups, log_timestamps, sandbox, critical) ==
          std::tie(o.name, o.template_name, o.instance, o.command, o.directory, o.user, o.group, o.environment, o.env_file,
                   o.umask, o.limits, o.enabled, o.restart, o.start_seconds, o.start_retries,
                   o.backoff_initial, o.backoff_max, o.stop_signal, o.stop_mode, o.stop_timeout,
-                  o.reload_signal, o.ready, o.health, o.listen, o.after, o.stdout_path,
-                  o.stderr_path, o.log_max_bytes, o.log_backups, o.sandbox, o.critical);
+                  o.reload_signal, o.ready, o.health, o.listen, o.after, o.stdout_target,
+                  o.stderr_target, o.stdout_path, o.stderr_path, o.stderr_given, o.log_max_bytes,
+                  o.log_backups, o.log_timestamps, o.sandbox, o.critical);
   // `resources` is left out: a changed limit is written to the running cgroup, without
   // a restart.
+}
+
+bool ServiceConfig::stderr_own_pipe() const {
+  if (stderr_target != stdout_target) return true;
+  switch (stderr_target) {
+    case LogTarget::file:
+      return stderr_path != stdout_path;
+    case LogTarget::console:
+      return stderr_given;  // `stderr = "console"`: superd's stderr, not its stdout
+    case LogTarget::journal:
+      return true;  // its own PRIORITY
+  }
+  return true;
 }
 
 PathTrust SupervisorConfig::path_trust() const {

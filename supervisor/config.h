@@ -39,6 +39,9 @@ struct ConfigError {
 };
 
 enum class RestartPolicy { always, on_failure, never };
+// Where an output stream goes (SPEC `stdout`): a file, superd's own stdout or stderr
+// ("console": stdout for `stdout`, stderr for `stderr`), or the journal.
+enum class LogTarget { file, console, journal };
 enum class StopMode { main, group };
 
 // A readiness or liveness check (SPEC `ready` and `health`). The target of its kind is
@@ -90,10 +93,16 @@ struct ServiceConfig {
   std::vector<ListenEndpoint> listen;  // tcp:HOST:PORT (an IP literal) | unix:/PATH
   std::vector<std::string> after;
 
-  std::string stdout_path;  // absolute, resolved against log_dir
-  std::string stderr_path;  // absolute; equal to stdout_path unless configured
+  LogTarget stdout_target = LogTarget::file;
+  LogTarget stderr_target = LogTarget::file;  // not given: stdout's
+  std::string stdout_path;  // file: absolute, resolved against log_dir; else ""
+  std::string stderr_path;  // file: absolute; equal to stdout_path unless configured
+  // `stderr` was written (else it follows `stdout`: the same file or console stream; for
+  // the journal a stream of its own, at PRIORITY 3).
+  bool stderr_given = false;
   uint64_t log_max_bytes = 50ull * 1000 * 1000;
   int log_backups = 5;
+  bool log_timestamps = false;  // file lines start with an RFC 3339 UTC time (microseconds)
 
   // When it goes fatal (a failing exit under restart = "never" included), superd stops
   // the stack and exits with its exit code (128 + signal when killed): a container's
@@ -106,6 +115,9 @@ struct ServiceConfig {
   // Equal definitions keep their running process on reload-config. The position is
   // not part of the definition: moving a table in the file changes nothing.
   bool same_definition(const ServiceConfig& other) const;
+  // stderr has a capture pipe of its own (else it shares stdout's).
+  bool stderr_own_pipe() const;
+  // stderr's console is superd's stderr (fd 2); stdout's is fd 1.
 };
 
 // A service with `instances = N`: the table as written, from which instance K is made
@@ -140,6 +152,7 @@ struct SupervisorConfig {
   std::string log_level = "info";  // trace | debug | info | warn | error | critical | off
   CgroupSetting cgroup;            // "auto" | "off" | PATH
   Duration shutdown_timeout{30000};  // PID 1: the whole stack's stop budget
+  std::string journal_socket = "/run/systemd/journal/socket";  // journald's native socket
   // Directories the operator allows to be writable by their group, each with the reason
   // (base/safe_path.h: otherwise superd refuses them). Never a group a service runs as.
   std::map<std::string, std::string> allow_group_writable;

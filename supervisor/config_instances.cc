@@ -116,6 +116,8 @@ std::vector<ConfigError> instance_collisions(const ServiceTemplate& t) {
   }
   for (const auto* given : {&t.stdout_text, &t.stderr_text}) {
     if (!*given || has_instance_token((*given)->text)) continue;
+    // Shared by every instance by design: each line says which instance wrote it.
+    if ((*given)->text == "console" || (*given)->text == "journal") continue;
     const char* key = given == &t.stdout_text ? "stdout" : "stderr";
     out.push_back({(*given)->pos, quoted((*given)->text) + " would be the '" + key + "' log file" + whose +
                                       ": put {instance} in it (or leave it out: " + t.name + "@N.log)"});

@@ -137,6 +137,14 @@ void Loader::load_supervisor(const toml::node& node) {
       if (auto setting = load_cgroup_setting(*n, sink)) sup.cgroup = *setting;
     } else if (key == "shutdown_timeout") {
       if (auto d = read_duration(*n, key, /*positive=*/true)) sup.shutdown_timeout = *d;
+    } else if (key == "journal_socket") {
+      auto s = read_absolute_path(*n, key);
+      if (s && s->size() > kMaxUnixSocketPath) {
+        errors_.at(*n, "'journal_socket' is longer than the " + std::to_string(kMaxUnixSocketPath) +
+                           " bytes a Unix socket path can have");
+      } else if (s) {
+        sup.journal_socket = *s;
+      }
     } else if (key == "allow_group_writable") {
       load_allow_group_writable(*n);
     } else {

@@ -47,7 +47,8 @@ constexpr Duration kMaxDuration = std::chrono::hours(24 * 365 * 10);
 inline constexpr std::string_view kTopLevelKeys[] = {"supervisor", "defaults", "service"};
 inline constexpr std::string_view kSupervisorKeys[] = {"socket",  "socket_group", "state_dir",
                                                        "log_dir", "log_level",    "cgroup",
-                                                       "shutdown_timeout", "allow_group_writable"};
+                                                       "shutdown_timeout", "journal_socket",
+                                                       "allow_group_writable"};
 inline constexpr std::string_view kBackoffKeys[] = {"initial", "max"};
 inline constexpr std::string_view kLimitNames[] = {"nofile", "nproc", "core", "memlock", "as", "fsize",
                                                    "stack", "cpu", "data", "rss", "msgqueue", "nice",
@@ -198,6 +199,8 @@ class Loader {
   bool key_stderr(Draft& d, const toml::node& n);
   bool key_log_max_bytes(Draft& d, const toml::node& n);
   bool key_log_backups(Draft& d, const toml::node& n);
+  bool key_log_timestamps(Draft& d, const toml::node& n);
+  bool read_log_target(const toml::node& n, std::string_view key, LogTarget& target, std::string& path);
   bool key_critical(Draft& d, const toml::node& n);
   bool key_resources(Draft& d, const toml::node& n);
   bool key_instances(Draft& d, const toml::node& n);

@@ -128,7 +128,9 @@ void Loader::check_service_paths(const Draft& d) {
   };
   for (std::string_view key : {"stdout", "stderr"}) {
     const std::string& path = key == "stdout" ? cfg.stdout_path : cfg.stderr_path;
-    if (key == "stderr" && path == cfg.stdout_path) continue;
+    // The console and the journal are no files (logs_*): nothing to check.
+    if ((key == "stdout" ? cfg.stdout_target : cfg.stderr_target) != LogTarget::file) continue;
+    if (key == "stderr" && cfg.stdout_target == LogTarget::file && path == cfg.stdout_path) continue;
     auto [dir, name] = split_path(path);
     check_dir(std::string(key), path, dir, pos_of_key(key), std::string(kLogConsequence), name);
   }

@@ -46,6 +46,7 @@ const Loader::ServiceKey Loader::kServiceKeys[] = {
     {"stderr", &Loader::key_stderr},
     {"log_max_bytes", &Loader::key_log_max_bytes},
     {"log_backups", &Loader::key_log_backups},
+    {"log_timestamps", &Loader::key_log_timestamps},
     {"critical", &Loader::key_critical},
     {"resources", &Loader::key_resources},
     {"instances", &Loader::key_instances},
@@ -86,13 +87,20 @@ void Loader::finish_service(Draft& d, const toml::table& table) {
   if (!d.given.count("command")) {
     errors_.at(table, "service " + quoted(cfg.name) + " has no 'command'");
   }
-  // key_stdout/key_stderr left the raw value; "" means not given.
+  // key_stdout/key_stderr left the raw file name; "" means not given (or not a file).
   // Instances each get a file of their own: worker@0.log, worker@1.log, ...
-  if (cfg.stdout_path.empty()) cfg.stdout_path = cfg.name + (d.is_template ? "@{instance}" : "") + ".log";
-  if (cfg.stderr_path.empty()) cfg.stderr_path = cfg.stdout_path;
+  if (cfg.stdout_target == LogTarget::file && cfg.stdout_path.empty()) {
+    cfg.stdout_path = cfg.name + (d.is_template ? "@{instance}" : "") + ".log";
+  }
+  if (!cfg.stderr_given) {
+    cfg.stderr_target = cfg.stdout_target;
+    cfg.stderr_path = cfg.stdout_path;
+  }
   const std::string& log_dir = config_.supervisor.log_dir;
-  if (!is_absolute(cfg.stdout_path)) cfg.stdout_path = join_path(log_dir, cfg.stdout_path);
-  if (!is_absolute(cfg.stderr_path)) cfg.stderr_path = join_path(log_dir, cfg.stderr_path);
+  for (auto [target, path] : {std::pair{cfg.stdout_target, &cfg.stdout_path}, std::pair{cfg.stderr_target, &cfg.stderr_path}}) {
+    if (target == LogTarget::file && !is_absolute(*path)) *path = join_path(log_dir, *path);
+    if (target != LogTarget::file) path->clear();
+  }
 }
 
 bool Loader::key_command(Draft& d, const toml::node& n) {
@@ -271,10 +279,34 @@ bool Loader::key_after(Draft& d, const toml::node& n) {
   return true;
 }
 
-// The raw value is kept here and resolved against log_dir in finish_service.
-bool Loader::key_stdout(Draft& d, const toml::node& n) { return assign(d.cfg.stdout_path, read_log_path(n, "stdout")); }
+// "console", "journal", or a file name kept raw here and resolved against log_dir in
+// finish_service (a file really named console is "./console").
+bool Loader::read_log_target(const toml::node& n, std::string_view key, LogTarget& target, std::string& path) {
+  auto s = read_log_path(n, key);
+  if (!s) return false;
+  if (*s == "console" || *s == "journal") {
+    target = *s == "console" ? LogTarget::console : LogTarget::journal;
+    path.clear();
+  } else {
+    target = LogTarget::file;
+    path = std::move(*s);
+  }
+  return true;
+}
 
-bool Loader::key_stderr(Draft& d, const toml::node& n) { return assign(d.cfg.stderr_path, read_log_path(n, "stderr")); }
+bool Loader::key_stdout(Draft& d, const toml::node& n) {
+  return read_log_target(n, "stdout", d.cfg.stdout_target, d.cfg.stdout_path);
+}
+
+bool Loader::key_stderr(Draft& d, const toml::node& n) {
+  if (!read_log_target(n, "stderr", d.cfg.stderr_target, d.cfg.stderr_path)) return false;
+  d.cfg.stderr_given = true;
+  return true;
+}
+
+bool Loader::key_log_timestamps(Draft& d, const toml::node& n) {
+  return assign(d.cfg.log_timestamps, read_bool(n, "log_timestamps"));
+}
 
 bool Loader::key_log_max_bytes(Draft& d, const toml::node& n) {
   return assign(d.cfg.log_max_bytes, read_size(n, "log_max_bytes"));

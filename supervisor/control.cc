@@ -98,6 +98,7 @@ void Control::handle(const Conn& conn, ipc::Request req) {
   }
   if (cmd == ipc::cmd::status) return cmd_status(conn, req);
   if (cmd == ipc::cmd::log) return cmd_log(conn, req);
+  if (cmd == ipc::cmd::reopen_logs) return cmd_reopen_logs(conn, req);
   if (cmd == ipc::cmd::security) return cmd_security(conn, req);
   if (supervisor_.shutting_down()) {
     conn->send(ipc::make_error(req.id, ipc::err::shutting_down, "superd is shutting down"));

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/log_time.h"
 #include "ipc/codec.h"
 #include "ipc/server.h"
 #include "supervisor/enable_store.h"
@@ -48,7 +49,7 @@ class Control {
   // Back on the loop once a `log` request's files are read (control_log.cc).
   void finish_log(const std::shared_ptr<ipc::Connection>& conn, int64_t id,
                   const std::string& service, bool follow_too, std::vector<std::string> lines,
-                  bool truncated, const std::string& error);
+                  bool truncated, const std::string& error, const std::string& note);
   bool effective_enabled(const ServiceConfig& service) const;
 
  private:
@@ -65,6 +66,13 @@ class Control {
   void cmd_signal(const Conn& conn, const ipc::Request& req);
   void cmd_enable(const Conn& conn, const ipc::Request& req);
   void cmd_log(const Conn& conn, const ipc::Request& req);
+  void cmd_log_range(const Conn& conn, const ipc::Request& req, Service& service);
+  bool read_time_bound(const Conn& conn, const ipc::Request& req, const char* key,
+                       std::optional<UnixMicros>* out);
+  std::string log_note(const Service& service) const;
+  std::vector<std::string> tail_between(const Service& service, size_t count, UnixMicros since,
+                                        UnixMicros until) const;
+  void cmd_reopen_logs(const Conn& conn, const ipc::Request& req);
   void cmd_scale(const Conn& conn, const ipc::Request& req);
   void cmd_security(const Conn& conn, const ipc::Request& req);  // control_security.cc
   void follow(const Conn& conn, int64_t id, Slot& slot);

@@ -15,9 +15,40 @@
 
 namespace superd {
 
+namespace {
+
+// The signals superd handles; once their watchers close (the destructor), their default
+// disposition kills.
+sigset_t handled_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1}) sigaddset(&set, sig);
+  return set;
+}
+
+// libuv starts its thread pool at the first queued job, and its threads keep the signal
+// mask of the thread that queued it. Started here, with the handled signals blocked,
+// they never take one: a TERM arriving after the watchers closed waits, blocked in the
+// loop's thread, instead of killing superd from a pool thread (the console and the
+// journal queue jobs from the first log line on, so the pool is always there).
+void start_thread_pool_signals_blocked(uv_loop_t* loop) {
+  static uv_work_t warm_up{};
+  static bool started = false;
+  if (started) return;
+  started = true;
+  const sigset_t set = handled_signals();
+  sigset_t old;
+  pthread_sigmask(SIG_BLOCK, &set, &old);
+  uv_queue_work(loop, &warm_up, [](uv_work_t*) {}, [](uv_work_t*, int) {});
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+}  // namespace
+
 Daemon::Daemon(Config config, DaemonOptions options)
     : config_(std::move(config)),
       scale_store_(config_.supervisor.state_dir + "/instances.json"),
+      outputs_(&loop_, config_.supervisor.journal_socket),
       host_(&loop_, config_.supervisor,
             ProcessHost::Events{
                 .changed =
@@ -43,6 +74,7 @@ Daemon::Daemon(Config config, DaemonOptions options)
                }) {
   uv_loop_init(&loop_);
   host_.set_supervisor(&supervisor_);
+  host_.set_log_outputs(&outputs_);
   if (options.init || ::getpid() == 1) {
     init_ = std::make_unique<InitDuties>(&loop_, ::getpid() == 1,
                                          config_.supervisor.shutdown_timeout,
@@ -53,9 +85,7 @@ Daemon::Daemon(Config config, DaemonOptions options)
 Daemon::~Daemon() {
   // Closing the watchers restores the default dispositions; a late TERM must then wait
   // (blocked) rather than turn a clean exit into death by signal.
-  sigset_t late;
-  sigemptyset(&late);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) sigaddset(&late, sig);
+  const sigset_t late = handled_signals();
   pthread_sigmask(SIG_BLOCK, &late, nullptr);
   host_.release();
   server_.reset();
@@ -63,7 +93,10 @@ Daemon::~Daemon() {
   sigint_.reset();
   sighup_.reset();
   sigquit_.reset();
+  sigusr1_.reset();
   init_.reset();
+  // superd's own log back on plain stderr, the consoles flushed (bounded).
+  outputs_.finish();
   // Let close callbacks (and any log write still queued) run before the loop goes.
   uv_run(&loop_, UV_RUN_DEFAULT);
   uv_loop_close(&loop_);
@@ -71,8 +104,12 @@ Daemon::~Daemon() {
 
 // ---- start-up ------------------------------------------------------------------
 
+
 bool Daemon::prepare(std::string* error) {
   const auto& sup = config_.supervisor;
+  start_thread_pool_signals_blocked(&loop_);
+  // From now on superd's own log never blocks on a stderr nobody drains.
+  outputs_.route_own_log();
   const PathTrust trust = sup.path_trust();
   // Made root's if missing, refused if anyone else could change what is inside (the
   // loader said so already; this is what the directories are now).
@@ -139,8 +176,9 @@ bool Daemon::setup_signals(std::string* error) {
   };
   // As PID 1 the kernel drops every signal superd has no handler for: TERM, INT and QUIT
   // (docker stop, Ctrl-C, a core-dump request) all stop the stack.
+  // SIGUSR1 is reopen-logs (logrotate's postrotate).
   for (Watch w : {Watch{&sigterm_, SIGTERM}, Watch{&sigint_, SIGINT}, Watch{&sighup_, SIGHUP},
-                  Watch{&sigquit_, SIGQUIT}}) {
+                  Watch{&sigquit_, SIGQUIT}, Watch{&sigusr1_, SIGUSR1}}) {
     if (int rc = uv_signal_init(&loop_, w.handle->get()); rc != 0) {
       *error = std::string("uv_signal_init: ") + uv_strerror(rc);
       return false;
@@ -152,7 +190,9 @@ bool Daemon::setup_signals(std::string* error) {
         [](uv_signal_t* h, int signo) {
           auto* self = static_cast<Daemon*>(h->data);
           if (!self) return;
-          if (signo == SIGHUP) {
+          if (signo == SIGUSR1) {
+            self->host_.reopen_logs();
+          } else if (signo == SIGHUP) {
             nlohmann::json reply = self->reload_config();
             if (!reply.value("ok", false)) {
               spdlog::error("reload-config (SIGHUP) refused: {}",

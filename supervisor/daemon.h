@@ -18,6 +18,7 @@
 #include "supervisor/control.h"
 #include "supervisor/enable_store.h"
 #include "supervisor/init_duties.h"
+#include "supervisor/log_outputs.h"
 #include "supervisor/process_host.h"
 #include "supervisor/run_records.h"
 #include "supervisor/scale_store.h"
@@ -65,11 +66,12 @@ class Daemon {
   ScaleStore scale_store_;
   StateLock lock_;
   Cgroups cgroups_;  // before host_: the slots' leaves use the tree until they go
+  LogOutputs outputs_;  // before host_: console and journal services write through it
   ProcessHost host_;
   Supervisor supervisor_;
   Control control_;
   std::unique_ptr<ipc::Server> server_;
-  UvHandle<uv_signal_t> sigterm_, sigint_, sighup_, sigquit_;
+  UvHandle<uv_signal_t> sigterm_, sigint_, sighup_, sigquit_, sigusr1_;
   std::unique_ptr<InitDuties> init_;  // PID 1, or --init
 
   bool finished_ = false;

@@ -88,11 +88,7 @@ void ProcessHost::attach(Service& service) {
 void ProcessHost::reconfigure(Service& service, const ServiceConfig& before) {
   Slot& slot = *slots_.at(&service);
   const ServiceConfig& c = service.config();
-  const bool outputs_changed = before.stdout_path != c.stdout_path ||
-                               before.stderr_path != c.stderr_path ||
-                               before.log_max_bytes != c.log_max_bytes ||
-                               before.log_backups != c.log_backups;
-  if (outputs_changed) {
+  if (outputs_differ(before, c)) {
     // The old process keeps writing into its pipes while it stops; they go with it.
     events_.outputs_replaced(service.name());
     slot.retire_outputs(service.pgid());
@@ -114,44 +110,6 @@ void ProcessHost::detach(Service& service) {
   }
   it->second->close_all();
   slots_.erase(it);
-}
-
-bool ProcessHost::open_outputs(Slot& slot, std::string* error) {
-  const ServiceConfig& c = slot.service->config();
-  auto make = [&](const std::string& path) -> std::unique_ptr<OutputPipe> {
-    // The sink makes and checks the file's directory when it opens it (log_sink.h).
-    LogSinkOptions options;
-    options.path = path;
-    options.max_bytes = c.log_max_bytes;
-    options.backups = c.log_backups;
-    options.trust = trust_;
-    auto sink = LogSink::create(loop_, std::move(options));
-    std::string pipe_error;
-    auto pipe = OutputPipe::open(loop_, sink, &pipe_error);
-    if (!pipe) *error = c.name + ": " + pipe_error;
-    return pipe;
-  };
-  slot.out = make(c.stdout_path);
-  if (!slot.out) return false;
-  slot.err.reset();
-  if (c.stderr_path != c.stdout_path) {
-    slot.err = make(c.stderr_path);
-    if (!slot.err) return false;
-  }
-  return true;
-}
-
-bool ProcessHost::fresh_pipes(Slot& slot, std::string* error) {
-  auto renew = [&](std::unique_ptr<OutputPipe>& pipe) {
-    if (!pipe) return true;
-    auto fresh = OutputPipe::open(loop_, pipe->sink(), error);
-    if (!fresh) return false;
-    pipe->move_listeners_to(*fresh);  // `log -f` clients follow the new instance
-    slot.old_outputs.emplace_back(slot.service->old_pgid(), std::move(pipe));
-    pipe = std::move(fresh);
-    return true;
-  };
-  return renew(slot.out) && renew(slot.err);
 }
 
 void ProcessHost::open_listeners(Slot& slot) {
@@ -199,7 +157,7 @@ SpawnResult ProcessHost::spawn(Service& service) {
   // A log file that cannot be written safely (a symlink, a FIFO, an unsafe directory) is
   // a reason not to start, said in status, rather than output silently dropped.
   for (const OutputPipe* pipe : {slot.out.get(), slot.err.get()}) {
-    if (!pipe) continue;
+    if (!pipe || !pipe->sink()) continue;  // the console or the journal: no file
     const std::string& path = pipe->sink()->path();
     if (auto problem = LogSink::check(path, trust_)) {
       return {0, SpawnFailure{problem->explain("log file", path, "superd writes root-owned files there"),
@@ -244,6 +202,7 @@ SpawnResult ProcessHost::spawn(Service& service) {
   slot.exec_context = std::move(child.context);
   slot.exec_failure.reset();
   by_pid_[child.pid] = &slot;
+  set_writer_pid(slot, child.pid);
   if (slot.cgroup) slot.cgroup->bind(child.pid);
   running_[child.pid] = {service.name(), child.pid, process_start_time(child.pid).value_or(0)};
   save_records();

@@ -12,11 +12,13 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
 #include "proc/reaper.h"
 #include "supervisor/config.h"
+#include "supervisor/log_outputs.h"
 #include "supervisor/readiness.h"
 #include "supervisor/run_records.h"
 #include "supervisor/slot.h"
@@ -43,6 +45,10 @@ class ProcessHost : public SupervisorHost {
   // Before the first attach: services then run in cgroups (null or unused: groups).
   void set_cgroups(Cgroups* cgroups) { cgroups_ = cgroups; }
   const Cgroups* cgroups() const { return cgroups_; }
+  // Before the first attach: the consoles and the journal of non-file outputs.
+  void set_log_outputs(LogOutputs* outputs) { log_outputs_ = outputs; }
+  // Every log file closed and opened again by path (reopen-logs, SIGUSR1); how many.
+  size_t reopen_logs();
 
   Slot* slot(const Service& service) const;
   uv_loop_t* loop() const { return loop_; }
@@ -77,7 +83,11 @@ class ProcessHost : public SupervisorHost {
   void all_stopped() override;
 
  private:
+  // The capture pipes and their targets (process_outputs.cc).
   bool open_outputs(Slot& slot, std::string* error);
+  std::optional<OutputTarget> target_of(const ServiceConfig& c, bool is_stderr, std::string* error);
+  static bool outputs_differ(const ServiceConfig& a, const ServiceConfig& b);
+  void set_writer_pid(Slot& slot, pid_t pid);
   bool fresh_pipes(Slot& slot, std::string* error);
   void open_listeners(Slot& slot);
   void watch_exec(Slot& slot);
@@ -94,6 +104,7 @@ class ProcessHost : public SupervisorHost {
   Events events_;
   Supervisor* supervisor_ = nullptr;
   Cgroups* cgroups_ = nullptr;
+  LogOutputs* log_outputs_ = nullptr;
   std::unique_ptr<Reaper> reaper_;
   Readiness readiness_;
   std::unordered_map<const Service*, std::unique_ptr<Slot>> slots_;

@@ -113,7 +113,7 @@ void Readiness::watch_log(Slot& slot) {
   // libstdc++'s regex recurses per character: a long line would overflow superd's
   // stack. Readiness lines are short; only the first 2 KiB of a line is matched. The
   // pattern was compiled when the config was loaded; the copy shares it.
-  auto listener = [pattern = target->config().ready.log, target](std::string_view line) {
+  auto listener = [pattern = target->config().ready.log, target](std::string_view line, std::string_view) {
     line = line.substr(0, 2048);
     if (pattern.search(line)) target->on_ready();
   };

@@ -316,7 +316,7 @@ bool Superd::start(const std::vector<std::string>& extra_env, std::string* why) 
   pid_ = ::fork();
   if (pid_ == 0) {
     ::dup2(err, 2);
-    ::dup2(err, 1);
+    ::dup2(stdout_fd_ >= 0 ? stdout_fd_ : err, 1);
     for (const auto& e : extra_env) ::putenv(const_cast<char*>(e.c_str()));
     if (nofile_limit_ > 0) {
       rlimit rl{nofile_limit_, nofile_limit_};

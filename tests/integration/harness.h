@@ -134,6 +134,9 @@ class Superd {
   void kill_hard();
   // RLIMIT_NOFILE for the next start (0: inherit).
   void set_nofile_limit(unsigned long limit) { nofile_limit_ = limit; }
+  // superd's stdout for the next start (a pipe the test reads, or one nobody reads);
+  // -1: the daemon log file, with stderr. The fd stays the test's.
+  void set_stdout_fd(int fd) { stdout_fd_ = fd; }
   pid_t pid() const { return pid_; }
   // superd (our child, so its pid cannot be reused before we reap it) has not exited.
   bool alive() const;
@@ -164,6 +167,7 @@ class Superd {
   std::string config_, socket_, log_dir_, state_dir_, stderr_path_;
   pid_t pid_ = -1;
   unsigned long nofile_limit_ = 0;
+  int stdout_fd_ = -1;
 };
 
 // A tmpfs of `size` (e.g. "64k") mounted on `path` (created if missing) for the test and

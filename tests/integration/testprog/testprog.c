@@ -9,6 +9,11 @@
  *                       events from several processes)
  *   --lines N           write N numbered lines ("line 1 <padding>") to stdout, fast
  *   --line-bytes N      length of each line written by --lines (default 100)
+ *   --line-start N      number the next --lines / --lines-until from N (default: go on
+ *                       from the last line written, starting at 1)
+ *   --lines-until FILE  numbered lines as --lines, in bursts of 1000 with a 1 ms pause,
+ *                       until FILE exists (at most 60 s)
+ *   --eprint TEXT       write TEXT and a newline to stderr
  *   --ignore-term       ignore SIGTERM from now on
  *   --term-delay MS     on SIGTERM, wait MS, write "term done" and exit 0
  *   --term-log FILE MS  on SIGTERM, append "PID term" to FILE, wait MS, append
@@ -226,33 +231,50 @@ static void info(const char* path) {
 #undef ADD
 }
 
-static void lines(long count, long width) {
+static long next_line = 1;
+
+static void write_all_or_exit(const char* buf, size_t len) {
+  size_t off = 0;
+  while (off < len) {
+    ssize_t w = write(1, buf + off, len - off);
+    if (w < 0) exit(92);
+    off += (size_t)w;
+  }
+}
+
+static long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* count lines numbered from next_line; with until_file, bursts until it exists. */
+static void lines_to(long count, long width, const char* until_file) {
   static char out[1 << 16];
   size_t used = 0;
-  for (long i = 1; i <= count; i++) {
+  const long deadline = now_ms() + 60000;
+  for (long k = 0; until_file || k < count; k++) {
+    if (until_file && k % 1000 == 0 && k > 0) {
+      write_all_or_exit(out, used);
+      used = 0;
+      if (access(until_file, F_OK) == 0 || now_ms() > deadline) break;
+      sleep_ms(1);
+    }
     char line[4096];
-    int n = snprintf(line, sizeof line, "line %ld ", i);
+    int n = snprintf(line, sizeof line, "line %ld ", next_line++);
     while (n < width - 1 && n < (int)sizeof line - 2) line[n++] = 'x';
     line[n++] = '\n';
     if (used + n > sizeof out) {
-      size_t off = 0;
-      while (off < used) {
-        ssize_t w = write(1, out + off, used - off);
-        if (w < 0) exit(92);
-        off += (size_t)w;
-      }
+      write_all_or_exit(out, used);
       used = 0;
     }
     memcpy(out + used, line, n);
     used += n;
   }
-  size_t off = 0;
-  while (off < used) {
-    ssize_t w = write(1, out + off, used - off);
-    if (w < 0) exit(92);
-    off += (size_t)w;
-  }
+  write_all_or_exit(out, used);
 }
+
+static void lines(long count, long width) { lines_to(count, width, NULL); }
 
 static void notify(const char* text) {
   const char* path = getenv("NOTIFY_SOCKET");
@@ -604,6 +626,9 @@ static int run(int argc, char** argv) {
     else if (!strcmp(a, "--print-to")) append_line(v, i + 2 < argc ? argv[i + 2] : ""), i += 2;
     else if (!strcmp(a, "--line-bytes")) width = atol(v), i++;
     else if (!strcmp(a, "--lines")) lines(atol(v), width), i++;
+    else if (!strcmp(a, "--line-start")) next_line = atol(v), i++;
+    else if (!strcmp(a, "--lines-until")) lines_to(0, width, v), i++;
+    else if (!strcmp(a, "--eprint")) fprintf(stderr, "%s\n", v), i++;
     else if (!strcmp(a, "--ignore-term")) signal(SIGTERM, SIG_IGN);
     else if (!strcmp(a, "--term-delay")) {
       term_delay_ms = atoi(v);
