@@ -30,6 +30,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tomllib
 import unittest
@@ -70,14 +71,26 @@ class Container:
         self.socket = self.env["SUPER_SOCKET"]
 
     def start(self):
+        # Pipes, as a container runtime gives PID 1 (docker logs reads them), drained
+        # into files by threads of the suite.
         self.out = open(self.dir / "console.out", "wb")
         self.err = open(self.dir / "console.err", "wb")
         self.t_start = time.monotonic()
         self.unshare = subprocess.Popen(
             ["/usr/bin/unshare", "--pid", "--fork", "--mount-proc", ts.SUPERD,
              "-c", self.config_path],
-            stdin=subprocess.DEVNULL, stdout=self.out, stderr=self.err,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             start_new_session=True, cwd="/")
+
+        def drain(pipe, file):
+            for chunk in iter(lambda: pipe.read1(65536), b""):
+                file.write(chunk)
+                file.flush()
+        self.drains = [threading.Thread(target=drain, args=(p, f), daemon=True)
+                       for p, f in ((self.unshare.stdout, self.out),
+                                    (self.unshare.stderr, self.err))]
+        for t in self.drains:
+            t.start()
 
         def superd_child():
             if self.unshare.poll() is not None:
@@ -126,6 +139,8 @@ class Container:
             if self.host_pid:
                 os.kill(self.host_pid, signal.SIGKILL)
             self.unshare.wait(timeout=20)
+        for t in getattr(self, "drains", []):
+            t.join(10)
         for f in (getattr(self, "out", None), getattr(self, "err", None)):
             if f:
                 f.close()
