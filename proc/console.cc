@@ -41,8 +41,22 @@ void Console::setup() {
   if (S_ISREG(st.st_mode)) {
     fd_.reset(::fcntl(original_fd_, F_DUPFD_CLOEXEC, 3));
     kind_ = fd_ ? Kind::file : Kind::none;
-    return;
+  } else {
+    open_stream(st);
   }
+  // Both kinds hand pending lines to the loop with this: a file to a thread-pool job, a
+  // stream to its poll. (A file without it kept every line until superd exited.)
+  if (kind_ == Kind::none || !loop_) return;
+  if (uv_async_init(loop_, async_.get(), &Console::on_async) == 0) {
+    async_.mark_initialized();
+    async_->data = this;
+    uv_unref(async_.raw());
+  }
+}
+
+// A pipe, terminal or socket: a description of our own, non-blocking, and a poll to
+// wait on it with.
+void Console::open_stream(const struct stat& st) {
   if (S_ISSOCK(st.st_mode)) {
     fd_.reset(::fcntl(original_fd_, F_DUPFD_CLOEXEC, 3));  // send(MSG_DONTWAIT) needs no flag
     is_socket_ = true;
@@ -63,11 +77,6 @@ void Console::setup() {
     poll_.mark_initialized();
     poll_->data = this;
     uv_unref(poll_.raw());
-  }
-  if (uv_async_init(loop_, async_.get(), &Console::on_async) == 0) {
-    async_.mark_initialized();
-    async_->data = this;
-    uv_unref(async_.raw());
   }
 }
 

@@ -58,6 +58,7 @@ class Console : public std::enable_shared_from_this<Console> {
   enum class Kind { stream, file, none };
   Console(uv_loop_t* loop, int fd, std::string name);
   void setup();
+  void open_stream(const struct stat& st);
   bool write_locked(std::string_view a, std::string_view b, std::string_view c);
   void try_write_locked();
   void schedule();  // on the loop: poll for writability, or a job for a file

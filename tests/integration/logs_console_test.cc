@@ -139,5 +139,23 @@ TEST(Console, AConsoleNobodyReadsStallsNeitherTheServicesNorSuperd) {
   EXPECT_EQ(d.stop(10s), 0) << d.daemon_log();
 }
 
+// `superd > FILE`: the console is a regular file, written off the loop; a line reaches
+// it while superd runs, not only when it exits.
+TEST(Console, ARegularFileAsStdoutGetsLinesWhileSuperdRuns) {
+  TempDir dir;
+  const std::string out_path = dir / "console.out";
+  const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  ASSERT_GE(out, 0);
+  Superd d(dir, service("app", {"--print", "hello from app", "--pause"}, "stdout = \"console\""));
+  d.set_stdout_fd(out);
+  ASSERT_TRUE(d.start()) << d.daemon_log();
+  ::close(out);
+  ASSERT_TRUE(d.wait_state("app", "running")) << d.daemon_log();
+  EXPECT_TRUE(wait_until([&] { return read_file(out_path).find("app | hello from app\n") != std::string::npos; },
+                         10s))
+      << "console file while superd runs: '" << read_file(out_path) << "'\n" << d.daemon_log();
+  EXPECT_EQ(d.stop(10s), 0) << d.daemon_log();
+}
+
 }  // namespace
 }  // namespace superd::test
