@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -60,6 +61,9 @@ void print_json(const json& value);
 const json& result_of(const json& reply);
 // Prints a refusal and picks the exit code.
 int report_error(const json& reply);
+// The exit code of a request that did not succeed, its failure printed (superd did not
+// answer, or refused); nullopt when the reply is superd's ok.
+std::optional<int> failed(const std::variant<json, std::string>& reply);
 json names_args(const Invocation& inv);
 
 }  // namespace superd::superctl

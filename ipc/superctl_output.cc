@@ -52,6 +52,13 @@ const json& result_of(const json& reply) {
   return it != reply.end() ? *it : empty;
 }
 
+std::optional<int> failed(const std::variant<json, std::string>& reply) {
+  if (auto* error = std::get_if<std::string>(&reply)) return fail(*error);
+  const json& r = std::get<json>(reply);
+  if (r.value("ok", false) != true) return report_error(r);
+  return std::nullopt;
+}
+
 // Prints a refusal and picks the exit code. reload-config's invalid_config lists one
 // FILE:LINE:COL problem per line, as `superd --check` would.
 int report_error(const json& reply) {

@@ -48,9 +48,8 @@ std::string format_service(const json& s) {
 
 int run_security(ipc::Client& client, const Invocation& inv) {
   auto reply = client.request(ipc::cmd::security, names_args(inv));
-  if (auto* error = std::get_if<std::string>(&reply)) return fail(*error);
+  if (auto code = failed(reply)) return *code;
   const json& r = std::get<json>(reply);
-  if (r.value("ok", false) != true) return report_error(r);
   const json& result = result_of(r);
   if (inv.json_output) {
     print_json(result);

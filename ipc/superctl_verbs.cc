@@ -11,9 +11,8 @@ using namespace superd::ipc;
 
 int run_status(Client& client, const Invocation& inv) {
   auto reply = client.request(cmd::status, names_args(inv));
-  if (auto* error = std::get_if<std::string>(&reply)) return fail(*error);
+  if (auto code = failed(reply)) return *code;
   const json& r = std::get<json>(reply);
-  if (r.value("ok", false) != true) return report_error(r);
   const json& result = result_of(r);
   if (inv.json_output) print_json(result);
   else print_out(format_status_table(result, inv.format));
@@ -42,9 +41,8 @@ int run_signal(Client& client, const Invocation& inv) {
   json args = names_args(inv);
   args["signal"] = inv.signal;  // normalised by main
   auto reply = client.request(cmd::signal, std::move(args));
-  if (auto* error = std::get_if<std::string>(&reply)) return fail(*error);
+  if (auto code = failed(reply)) return *code;
   const json& r = std::get<json>(reply);
-  if (r.value("ok", false) != true) return report_error(r);
   if (inv.json_output) print_json(result_of(r));
   return exit_code::ok;
 }
@@ -65,9 +63,8 @@ int run_log(Client& client, const Invocation& inv) {
   if (!inv.until.empty()) args["until"] = inv.until;
   const StreamCallback on_line = [&](const json& message) { print_log_line(message, inv); };
   auto reply = client.request(cmd::log, std::move(args), on_line);
-  if (auto* error = std::get_if<std::string>(&reply)) return fail(*error);
+  if (auto code = failed(reply)) return *code;
   const json& r = std::get<json>(reply);
-  if (r.value("ok", false) != true) return report_error(r);
   const json& result = result_of(r);
   // Where lines went that are in no file (console, journal): on stderr, so stdout stays
   // the lines alone.
@@ -94,9 +91,8 @@ int run_log(Client& client, const Invocation& inv) {
 
 int run_reload_config(Client& client, const Invocation& inv) {
   auto reply = client.request(cmd::reload_config, json::object());
-  if (auto* error = std::get_if<std::string>(&reply)) return fail(*error);
+  if (auto code = failed(reply)) return *code;
   const json& r = std::get<json>(reply);
-  if (r.value("ok", false) != true) return report_error(r);
   const json& result = result_of(r);
   if (inv.json_output) {
     print_json(result);
@@ -139,9 +135,8 @@ int run_scale(Client& client, const Invocation& inv) {
 
 int run_simple(Client& client, const Invocation& inv) {
   auto reply = client.request(inv.verb, json::object());
-  if (auto* error = std::get_if<std::string>(&reply)) return fail(*error);
+  if (auto code = failed(reply)) return *code;
   const json& r = std::get<json>(reply);
-  if (r.value("ok", false) != true) return report_error(r);
   if (inv.json_output) print_json(result_of(r));
   return exit_code::ok;
 }
@@ -179,9 +174,8 @@ void log_options(CLI::App* sub, Invocation& inv) {
 
 int run_reopen_logs(Client& client, const Invocation& inv) {
   auto reply = client.request(cmd::reopen_logs, json::object());
-  if (auto* error = std::get_if<std::string>(&reply)) return fail(*error);
+  if (auto code = failed(reply)) return *code;
   const json& r = std::get<json>(reply);
-  if (r.value("ok", false) != true) return report_error(r);
   const json& result = result_of(r);
   if (inv.json_output) {
     print_json(result);
