@@ -162,6 +162,46 @@ uint64_t LogSink::room() const {
   return size_ < max ? max - size_ : 0;
 }
 
+namespace {
+
+// The bytes of data (at most limit) that are whole lines, none longer than kMaxLogLine
+// counting the line_len bytes of the current line already in the file: each window ends
+// where the current line would have to be split.
+size_t whole_lines(const char* data, size_t limit, size_t line_len) {
+  size_t whole = 0;
+  size_t line = line_len;
+  while (whole < limit) {
+    const size_t window = std::min(limit - whole, kMaxLogLine + 1 - line);
+    const void* nl = ::memrchr(data + whole, '\n', window);
+    if (!nl) break;
+    whole = static_cast<size_t>(static_cast<const char*>(nl) - data) + 1;
+    line = 0;
+  }
+  return whole;
+}
+
+// The next piece of a line that does not end within the room, or reaches the cap first.
+struct Piece {
+  size_t n;        // bytes of data to write
+  bool split;      // then a newline of superd's
+  bool ends;       // the line ends with it (its newline, or superd's)
+  uint64_t needs;  // the room the rest of this line needs
+};
+
+Piece next_piece(const char* data, size_t len, size_t line_len) {
+  const size_t to_cap = kMaxLogLine - std::min(line_len, kMaxLogLine);
+  const void* nl = ::memchr(data, '\n', std::min(len, to_cap + 1));
+  if (nl) {
+    const size_t n = static_cast<size_t>(static_cast<const char*>(nl) - data) + 1;
+    return {n, false, true, n};
+  }
+  if (len >= to_cap) return {to_cap, true, true, to_cap + 1};
+  // The line goes on in a later chunk: assume the longest.
+  return {len, false, false, kMaxLogLine + 1 - line_len};
+}
+
+}  // namespace
+
 // Append a chunk: lines longer than kMaxLogLine split, files cut at line ends (see the
 // header for the bound this keeps).
 void LogSink::write_chunk(const char* data, size_t len) {
@@ -169,18 +209,7 @@ void LogSink::write_chunk(const char* data, size_t len) {
   if (at_line_start_) line_len_ = 0;
   while (len > 0) {
     const uint64_t r = room();
-    const size_t limit = static_cast<size_t>(std::min<uint64_t>(len, r));
-    // Whole lines from here that fit in the room, none over the cap: each window ends
-    // where the current line would have to be split.
-    size_t whole = 0;
-    size_t line = line_len_;
-    while (whole < limit) {
-      const size_t window = std::min(limit - whole, kMaxLogLine + 1 - line);
-      const void* nl = ::memrchr(data + whole, '\n', window);
-      if (!nl) break;
-      whole = static_cast<size_t>(static_cast<const char*>(nl) - data) + 1;
-      line = 0;
-    }
+    const size_t whole = whole_lines(data, static_cast<size_t>(std::min<uint64_t>(len, r)), line_len_);
     if (whole > 0) {
       if (!write_all(data, whole)) {
         job_dropped_ += len - whole;
@@ -191,26 +220,8 @@ void LogSink::write_chunk(const char* data, size_t len) {
       len -= whole;
       continue;
     }
-    // The next line does not end within the room, or reaches the cap first.
-    const size_t to_cap = kMaxLogLine - std::min(line_len_, kMaxLogLine);
-    const void* nl = ::memchr(data, '\n', std::min(len, to_cap + 1));
-    size_t n;        // bytes of data to write
-    bool split;      // then a newline of superd's
-    uint64_t needs;  // the room the rest of this line needs
-    if (nl) {
-      n = static_cast<size_t>(static_cast<const char*>(nl) - data) + 1;
-      split = false;
-      needs = n;
-    } else if (len >= to_cap) {
-      n = to_cap;
-      split = true;
-      needs = n + 1;
-    } else {
-      n = len;  // the line goes on in a later chunk: assume the longest
-      split = false;
-      needs = kMaxLogLine + 1 - line_len_;
-    }
-    if (at_line_start_ && (size_ > 0 || reopen_pending_) && needs > r) {
+    const Piece p = next_piece(data, len, line_len_);
+    if (at_line_start_ && (size_ > 0 || reopen_pending_) && p.needs > r) {
       cut();
       if (!fd_) {
         job_dropped_ += len;
@@ -218,13 +229,13 @@ void LogSink::write_chunk(const char* data, size_t len) {
       }
       continue;
     }
-    if ((n > 0 && !write_all(data, n)) || (split && !write_all("\n", 1))) {
-      job_dropped_ += len - n;
+    if ((p.n > 0 && !write_all(data, p.n)) || (p.split && !write_all("\n", 1))) {
+      job_dropped_ += len - p.n;
       return;
     }
-    line_len_ = (nl || split) ? 0 : line_len_ + n;
-    data += n;
-    len -= n;
+    line_len_ = p.ends ? 0 : line_len_ + p.n;
+    data += p.n;
+    len -= p.n;
   }
 }
 

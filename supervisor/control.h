@@ -67,6 +67,9 @@ class Control {
   void cmd_enable(const Conn& conn, const ipc::Request& req);
   void cmd_log(const Conn& conn, const ipc::Request& req);
   void cmd_log_range(const Conn& conn, const ipc::Request& req, Service& service);
+  // The one service `log` reads (an only instance stands for its template); nullptr
+  // once a refusal is sent.
+  Service* log_service(const Conn& conn, const ipc::Request& req);
   bool read_time_bound(const Conn& conn, const ipc::Request& req, const char* key,
                        std::optional<UnixMicros>* out);
   std::string log_note(const Service& service) const;

@@ -113,11 +113,11 @@ void read_tails(uv_work_t* req) {
 
 }  // namespace
 
-void Control::cmd_log(const Conn& conn, const ipc::Request& req) {
+Service* Control::log_service(const Conn& conn, const ipc::Request& req) {
   const json name = req.args.value("name", json());
   if (!name.is_string()) {
     conn->send(ipc::make_error(req.id, ipc::err::bad_request, "'name' (a service) is required"));
-    return;
+    return nullptr;
   }
   Service* service = supervisor_.find(name.get<std::string>());
   // A service with `instances`: its only instance, or the operator picks one (their
@@ -129,13 +129,18 @@ void Control::cmd_log(const Conn& conn, const ipc::Request& req) {
       conn->send(ipc::make_error(req.id, ipc::err::bad_request,
                                  name.get<std::string>() + " has " + std::to_string(instances.size()) +
                                      " instances, each with its own log: name one, as " + instances.front()->name()));
-      return;
+      return nullptr;
     }
   }
   if (!service) {
     conn->send(ipc::make_error(req.id, ipc::err::not_found, unknown_service(name.get<std::string>())));
-    return;
   }
+  return service;
+}
+
+void Control::cmd_log(const Conn& conn, const ipc::Request& req) {
+  Service* service = log_service(conn, req);
+  if (!service) return;
   const json lines_arg = req.args.value("lines", json(10));
   if (!lines_arg.is_number_integer() || lines_arg.get<int64_t>() < 0 ||
       lines_arg.get<int64_t>() > 100000) {

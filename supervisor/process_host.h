@@ -91,6 +91,10 @@ class ProcessHost : public SupervisorHost {
   bool fresh_pipes(Slot& slot, std::string* error);
   void open_listeners(Slot& slot);
   void watch_exec(Slot& slot);
+  // spawn()'s steps (process_host_spawn.cc): what the child writes to and listens on,
+  // checked before anything starts; and the child's records once it exists.
+  std::optional<SpawnFailure> prepare_io(Slot& slot, const Service& service);
+  void adopt_child(Slot& slot, const Service& service, Spawned& child);
   void on_reaped(const Reaper::Ended& ended);
   void check_groups();
   // No process of `owner`'s instance is left: its cgroup, or its process group.
