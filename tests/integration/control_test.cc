@@ -77,55 +77,6 @@ json parse_json(const std::string& text) {
   return j;
 }
 
-// A long-running child (superctl log -f) with stdout and stderr in a file; stopped by pid.
-class Spawned {
- public:
-  Spawned(const std::vector<std::string>& argv, const std::string& out_path) {
-    int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out, 1);
-      ::dup2(out, 2);
-      int devnull = ::open("/dev/null", O_RDONLY);
-      ::dup2(devnull, 0);
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      ::execv(args[0], args.data());
-      _exit(127);
-    }
-    ::close(out);
-  }
-  ~Spawned() { stop(); }
-  pid_t pid() const { return pid_; }
-  // Still running (not exited)? Reaps it when it has exited.
-  bool running() {
-    if (pid_ <= 0) return false;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      exit_status_ = status;
-      pid_ = -1;
-      return false;
-    }
-    return true;
-  }
-  void stop() {
-    if (!running()) return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    if (!wait_until([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, 5s)) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status, 0);
-    }
-    exit_status_ = status;
-    pid_ = -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int exit_status_ = 0;
-};
-
 pid_t pid_of(const Superd& d, const std::string& name) { return d.status(name).value("pid", 0); }
 
 double unix_now() {
@@ -578,7 +529,7 @@ TEST(Control, ConcurrentRestartsBothReturnAndPendingStartIsAnsweredAtShutdown) {
   // A start still waiting for start_seconds when superd is told to shut down gets an
   // answer: superctl does not hang on a daemon that has gone.
   const std::string out = dir / "start.out";
-  Spawned starter({superctl_bin(), "-s", d.socket(), "start", "slow"}, out);
+  Background starter({superctl_bin(), "-s", d.socket(), "start", "slow"}, out);
   ASSERT_TRUE(d.wait_state("slow", "starting"));
   auto r = ctl(d, {"shutdown"});
   EXPECT_EQ(r.exit_code, 0) << show(r);
@@ -1112,7 +1063,7 @@ TEST(Control, LogFollowGetsNewLinesAcrossRotations) {
   const pid_t first = pid_of(d, "app");
 
   const std::string out = dir / "follow.out";
-  Spawned follower({superctl_bin(), "-s", d.socket(), "log", "app", "-f", "-n", "1"}, out);
+  Background follower({superctl_bin(), "-s", d.socket(), "log", "app", "-f", "-n", "1"}, out);
   // The last line first, then it is following.
   ASSERT_TRUE(wait_until([&] { return read_file(out) == numbered(300, 50) + "\n"; }, 5s))
       << read_file(out);
@@ -1185,7 +1136,7 @@ TEST(Control, FollowEndsWhenSuperdShutsDown) {
   ASSERT_TRUE(d.start());
   ASSERT_TRUE(wait_until([&] { return read_file(d.log_dir() + "/app.log") == "hello\n"; }, 5s));
   const std::string out = dir / "follow.out";
-  Spawned follower({superctl_bin(), "-s", d.socket(), "log", "app", "-f"}, out);
+  Background follower({superctl_bin(), "-s", d.socket(), "log", "app", "-f"}, out);
   ASSERT_TRUE(wait_until([&] { return read_file(out) == "hello\n"; }, 5s)) << read_file(out);
   EXPECT_TRUE(follower.running());
   auto r = ctl(d, {"shutdown"});
@@ -1206,7 +1157,7 @@ TEST(Control, FollowContinuesWhenReloadConfigChangesTheLogSettings) {
   ASSERT_TRUE(d.start());
   ASSERT_TRUE(d.wait_state("app", "running"));
   const std::string out = dir / "follow.out";
-  Spawned follower({superctl_bin(), "-s", d.socket(), "log", "app", "-f", "-n", "1"}, out);
+  Background follower({superctl_bin(), "-s", d.socket(), "log", "app", "-f", "-n", "1"}, out);
   ASSERT_TRUE(wait_until([&] { return read_file(out) == "started\n"; }, 5s)) << read_file(out);
   const pid_t first = pid_of(d, "app");
   d.rewrite_services(app("200000"));

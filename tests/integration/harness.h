@@ -104,6 +104,23 @@ std::vector<pid_t> processes_in_group(pid_t pgid);
 std::vector<pid_t> processes_of_session(pid_t sid);
 std::vector<pid_t> zombie_children_of(pid_t parent);
 
+// A long-running child (superctl log -f, say) with stdout and stderr in a file and
+// stdin on /dev/null; TERMed (KILLed after 5 s) by pid when it goes.
+class Background {
+ public:
+  Background(const std::vector<std::string>& argv, const std::string& out_path);
+  ~Background() { stop(); }
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+  pid_t pid() const { return pid_; }
+  // Still running (not exited)? Reaps it when it has exited.
+  bool running();
+  void stop();
+
+ private:
+  pid_t pid_ = -1;
+};
+
 // Processes a test leaves without a superd (after kill_hard): killed, with their process
 // group, when the guard goes, if they are still the same processes. A test that stops
 // them itself finds nothing left to do here.

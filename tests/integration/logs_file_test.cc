@@ -157,7 +157,7 @@ TEST(Splice, EveryLineOnceInOrderAcrossRotationsWithAFollowerComingAndGoing) {
   };
   ASSERT_TRUE(wait_until([&] { return logged() >= static_cast<uint64_t>(phase) * 100; }, 60s)) << d.daemon_log();
   {
-    Child follower({superctl_bin(), "-s", d.socket(), "log", "-f", "-n", "0", "big"}, dir / "follow.out");
+    Background follower({superctl_bin(), "-s", d.socket(), "log", "-f", "-n", "0", "big"}, dir / "follow.out");
     ASSERT_TRUE(wait_until([&] { return read_file(dir / "follow.out").size() > 300000; }, 30s))
         << read_file(dir / "follow.out").substr(0, 300);
   }  // the follower leaves while lines still flow

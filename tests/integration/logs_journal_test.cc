@@ -142,7 +142,7 @@ TEST(Journal, FollowAndReadinessSeeJournalLines) {
            "journal_socket = " + q(sock) + "\n");
   ASSERT_TRUE(d.start()) << d.daemon_log();
   ASSERT_TRUE(d.wait_state("web", "running")) << d.daemon_log();  // the readiness line was seen
-  Child follower({superctl_bin(), "-s", d.socket(), "log", "-f", "web"}, dir / "follow.out");
+  Background follower({superctl_bin(), "-s", d.socket(), "log", "-f", "web"}, dir / "follow.out");
   ASSERT_TRUE(wait_until([&] { return read_file(dir / "follow.out").find("listening on 8000") != std::string::npos; }));
   const pid_t pid = d.status("web").value("pid", 0);
   ASSERT_TRUE(wait_until([&] {

@@ -22,39 +22,6 @@ inline std::string service(const std::string& name, const std::vector<std::strin
   return "[service." + name + "]\ncommand = " + cmd(args) + "\nstart_seconds = \"50ms\"\n" + extra + "\n";
 }
 
-// A child with stdout and stderr in a file; stopped by pid.
-class Child {
- public:
-  Child(const std::vector<std::string>& argv, const std::string& out_path) {
-    int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out, 1);
-      ::dup2(out, 2);
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      ::execv(args[0], args.data());
-      _exit(127);
-    }
-    ::close(out);
-  }
-  ~Child() { stop(); }
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    if (!wait_until([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, 5s)) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status, 0);
-    }
-    pid_ = -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
-
 // Numbered lines of `width` bytes (newline included) in `texts`, in order: how many were
 // out of place (a gap, a repeat, a line out of order) or torn; the last number seen.
 struct Numbered {
