@@ -40,8 +40,8 @@ bool replace_state_file(const std::string& path, const std::string& text, std::s
   ::close(fd);
   if (::rename(tmp.c_str(), path.c_str()) < 0) return fail("rename to " + path);
   // The rename itself must reach the disk, or a crash could bring back the old file.
-  std::string dir = path.substr(0, path.find_last_of('/') + 1);
-  if (dir.empty()) dir = ".";
+  const size_t slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? std::string(".") : path.substr(0, slash + 1);
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     ::fsync(dfd);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -30,9 +31,30 @@
 
 namespace superd::test {
 
+namespace {
+std::string env_or(const char* name, const char* built) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : built;
+}
+}  // namespace
+
 std::string testprog() { return TESTPROG_BIN; }
-std::string superd_bin() { return SUPERD_BIN; }
-std::string superctl_bin() { return SUPERCTL_BIN; }
+std::string superd_bin() {
+  static const std::string path = env_or("SUPERD_TEST_SUPERD", SUPERD_BIN);
+  return path;
+}
+std::string superctl_bin() {
+  static const std::string path = env_or("SUPERD_TEST_SUPERCTL", SUPERCTL_BIN);
+  return path;
+}
+bool sanitized() {
+#if defined(__SANITIZE_ADDRESS__)
+  return true;
+#else
+  static const bool asan = env_or("SUPERD_TEST_SANITIZED", "") == "1";
+  return asan;
+#endif
+}
 
 std::string q(const std::string& s) { return "\"" + s + "\""; }
 
@@ -312,6 +334,7 @@ Superd::~Superd() {
 }
 
 bool Superd::start(const std::vector<std::string>& extra_env, std::string* why) {
+  const std::string bin = superd_bin();  // before fork: the child only makes syscalls
   int err = ::open(stderr_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   pid_ = ::fork();
   if (pid_ == 0) {
@@ -322,7 +345,7 @@ bool Superd::start(const std::vector<std::string>& extra_env, std::string* why) 
       rlimit rl{nofile_limit_, nofile_limit_};
       ::setrlimit(RLIMIT_NOFILE, &rl);
     }
-    ::execl(SUPERD_BIN, SUPERD_BIN, "-c", config_.c_str(), nullptr);
+    ::execl(bin.c_str(), bin.c_str(), "-c", config_.c_str(), nullptr);
     _exit(127);
   }
   ::close(err);
@@ -373,7 +396,7 @@ bool Superd::alive() const {
 std::string Superd::daemon_log() const { return read_file(stderr_path_); }
 
 RunResult Superd::ctl(const std::vector<std::string>& args) const {
-  std::vector<std::string> argv = {SUPERCTL_BIN, "-s", socket_};
+  std::vector<std::string> argv = {superctl_bin(), "-s", socket_};
   argv.insert(argv.end(), args.begin(), args.end());
   return run(argv);
 }

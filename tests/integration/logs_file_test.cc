@@ -172,7 +172,9 @@ TEST(Splice, EveryLineOnceInOrderAcrossRotationsWithAFollowerComingAndGoing) {
   for (const auto& f : files) {
     std::string text = read_file(f);
     EXPECT_LE(text.size(), 4000000u) << f;
-    if (!text.empty()) EXPECT_EQ(text.back(), '\n') << f << " ends mid-line";
+    if (!text.empty()) {
+      EXPECT_EQ(text.back(), '\n') << f << " ends mid-line";
+    }
     check_numbered(text, 100, n);
   }
   EXPECT_GE(n.last, 2 * phase);
