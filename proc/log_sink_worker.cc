@@ -39,10 +39,6 @@ constexpr auto kJobMaxTime = std::chrono::milliseconds(200);
 // since another job costs more than the wait.
 constexpr size_t kBusyMove = 256u << 10;
 constexpr int kBusyWaitMs = 2;
-// Splicing the relay into the file would leave lines longer than kMaxLogLine unsplit
-// (main's bound: a 10 MB line without newline still rotates and is cut into 64 KiB
-// lines). Until the splice path can find line ends, the relay is read and written.
-constexpr bool kSpliceIntoFile = false;
 
 }  // namespace
 
@@ -331,7 +327,7 @@ bool LogSink::drain_relay(size_t n) {
       return true;
     }
     const uint64_t r = room();
-    if (kSpliceIntoFile && r > kCutMargin) {
+    if (r > kCutMargin) {
       if (!set_append(false)) {
         job_errno_ = errno;
         continue;

@@ -26,10 +26,12 @@ struct RangeJob {
   std::weak_ptr<ipc::Connection> conn;
   int64_t id = 0;
   std::vector<std::pair<std::string, int>> files;  // path, backups
+  PathTrust trust;
   UnixMicros since = INT64_MIN, until = INT64_MAX;
   size_t max_lines = kMaxRangeLines;
   std::vector<std::string> lines;
   bool truncated = false;
+  std::string error;  // a file refused (safe_path.h): said instead of lines
   std::string note;
   std::function<void(const std::shared_ptr<ipc::Connection>&)> then;  // follow
 };
@@ -38,7 +40,12 @@ void run_range(uv_work_t* req) {
   auto* job = static_cast<RangeJob*>(req->data);
   std::vector<std::string> merged;
   for (auto& [path, backups] : job->files) {
-    SinceResult r = lines_between(path, backups, job->since, job->until, job->max_lines, kMaxRangeBytes);
+    SinceResult r = lines_between(path, backups, job->since, job->until, job->max_lines, kMaxRangeBytes,
+                                  job->trust);
+    if (!r.error.empty()) {
+      job->error = std::move(r.error);
+      return;
+    }
     job->truncated = job->truncated || r.truncated;
     if (merged.empty()) {
       merged = std::move(r.lines);
@@ -64,6 +71,11 @@ void range_done(uv_work_t* req, int) {
   std::unique_ptr<RangeJob> job(static_cast<RangeJob*>(req->data));
   auto conn = job->conn.lock();
   if (!conn) return;
+  if (!job->error.empty()) {
+    conn->send(ipc::make_error(job->id, ipc::err::failed, job->error));
+    conn->deferred_reply_sent();
+    return;
+  }
   json result = {{"lines", job->lines}, {"follow", static_cast<bool>(job->then)}};
   std::string note = job->note;
   if (job->truncated) {
@@ -112,6 +124,7 @@ void Control::cmd_log_range(const Conn& conn, const ipc::Request& req, Service& 
   if (out_file) job->files.emplace_back(c.stdout_path, c.log_backups);
   if (err_file) job->files.emplace_back(c.stderr_path, c.log_backups);
   job->note = log_note(service);
+  job->trust = host_.path_trust();
   // Lines kept in memory (console, journal) are filtered here, by the time superd read them.
   std::vector<std::string> kept = tail_between(service, job->max_lines, job->since, job->until);
   if (req.args.value("follow", false)) {

@@ -1,12 +1,12 @@
 #include "supervisor/log_since.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <deque>
 #include <optional>
+#include <variant>
 
 #include "base/fd.h"
 
@@ -98,16 +98,30 @@ off_t first_at_or_after(LineReader& reader, off_t size, UnixMicros since) {
 }  // namespace
 
 SinceResult lines_between(const std::string& path, int backups, UnixMicros since, UnixMicros until,
-                          size_t max_lines, size_t max_bytes) {
+                          size_t max_lines, size_t max_bytes, const PathTrust& trust) {
   SinceResult result;
+  const auto [dir_path, base] = split_path(path);
+  auto opened_dir = open_safe_dir(dir_path, trust);
+  if (auto* problem = std::get_if<PathProblem>(&opened_dir)) {
+    if (problem->why != "does not exist") {
+      result.error = problem->explain("log file", path, "superd reads it as root");
+    }
+    return result;
+  }
+  const SafeDir& dir = std::get<SafeDir>(opened_dir);
   std::deque<std::string> kept;
   size_t bytes = 0;
   bool past_until = false;
   for (int i = backups; i >= 0 && !past_until; --i) {
-    const std::string file = i == 0 ? path : path + "." + std::to_string(i);
-    UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    const std::string name = i == 0 ? base : base + "." + std::to_string(i);
+    auto opened = open_safe_file(dir, name, trust);
+    if (auto* problem = std::get_if<PathProblem>(&opened)) {
+      if (problem->why == "does not exist") continue;  // not rotated that far yet
+      return SinceResult{{}, false, problem->explain("log file", dir.path_of(name), "superd reads it as root")};
+    }
+    const UniqueFd& fd = std::get<UniqueFd>(opened);
     struct stat st {};
-    if (!fd || ::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode)) continue;
+    if (::fstat(fd.get(), &st) < 0) continue;
     LineReader reader(fd.get(), st.st_size);
     reader.seek(first_at_or_after(reader, st.st_size, since));
     bool in_range = false;

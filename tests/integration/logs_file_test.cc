@@ -99,6 +99,28 @@ TEST(Timestamps, SinceWithoutTimestampsSaysWhy) {
   EXPECT_NE(r.err.find("log_timestamps = true"), std::string::npos) << r.err;
 }
 
+// --since reads the backups as `log -n` does: a link planted where a backup would be is
+// refused with where and why, and what it points at is never read back.
+TEST(Timestamps, SinceRefusesALinkWhereABackupShouldBe) {
+  TempDir dir;
+  const std::string secret = dir / "secret";
+  write_file(secret, format_stamp(unix_micros_now()) + " secret-of-root\n");
+  ::chmod(secret.c_str(), 0600);
+  Superd d(dir, service("app", {"--print", "hello", "--pause"}, "log_timestamps = true\nlog_backups = 2"));
+  ASSERT_TRUE(d.start()) << d.daemon_log();
+  const std::string path = d.log_dir() + "/app.log";
+  ASSERT_TRUE(wait_until([&] { return read_file(path).find(" hello\n") != std::string::npos; }));
+  auto r = d.ctl({"log", "app", "--since", "1h"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(" hello"), std::string::npos) << r.out;
+  ASSERT_EQ(::symlink(secret.c_str(), (path + ".2").c_str()), 0);
+  r = d.ctl({"log", "app", "--since", "1h"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(r.out.find("secret-of-root"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find(path + ".2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("symlink"), std::string::npos) << r.err;
+}
+
 // logrotate with `create`: mv, then reopen-logs (or SIGUSR1); the service writes all along.
 TEST(Reopen, AfterAnExternalMoveNothingIsLostAndNothingIsInBoth) {
   TempDir dir;
