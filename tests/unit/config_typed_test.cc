@@ -93,6 +93,18 @@ TEST(ConfigTyped, LogRegexErrorsAreFoundAtLoad) {
   std::string why;
   EXPECT_FALSE(LogPattern::compile("a{2,1}", &why));
   EXPECT_FALSE(why.empty());
+  // A repetition count libstdc++ would overflow (found by fuzz_config), or build a
+  // machine of that size for, is refused with the count; escaped or in [...] it is text.
+  EXPECT_FALSE(LogPattern::compile("[0-9]{4444444444444444444444,5}$", &why));
+  EXPECT_EQ(why, "a repetition count of at most 1000 is supported, not 44444444444444444444...");
+  EXPECT_FALSE(LogPattern::compile("x{2,100000}", &why));
+  EXPECT_EQ(why, "a repetition count of at most 1000 is supported, not 100000");
+  EXPECT_TRUE(LogPattern::compile("x{2,1000}", &why)) << why;
+  EXPECT_TRUE(LogPattern::compile("\\{99999\\}", &why)) << why;
+  EXPECT_TRUE(LogPattern::compile("[{99999}]", &why)) << why;
+  auto p = LogPattern::compile("\\{99999\\}", &why);
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(p->search("at {99999}"));
   EXPECT_EQ(errors(service("ready = { log = \"[unclosed\" }")),
             "t.toml:3:17: invalid regular expression for 'ready.log': Unexpected character within '[...]' in "
             "regular expression\n");
