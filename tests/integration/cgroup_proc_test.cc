@@ -6,6 +6,8 @@
 // this host) and removes it, and its v1 leaves below this process's own v1 cgroups.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -217,6 +219,12 @@ TEST_F(RealCgroups, KillReachesADoubleForkedSessionThatIgnoresTerm) {
   auto spawned = spawn_in(*leaf, {"--daemonize", pidfile, "--pause"});
   ASSERT_TRUE(wait_until([&] { return !test::read_file(pidfile).empty(); }, 5s));
   const auto daemon = test::proc_key(std::stoi(test::read_file(pidfile)));
+  // The grandchild writes its pidfile before the child between them exits: wait until
+  // only the main process and the daemon are left in the leaf.
+  ASSERT_TRUE(wait_until([&] {
+    const std::string procs = test::read_file(leaf->dir + "/cgroup.procs");
+    return std::count(procs.begin(), procs.end(), '\n') == 2;
+  }, 5s)) << test::read_file(leaf->dir + "/cgroup.procs");
   EXPECT_NE(::getsid(daemon.pid), spawned.pid) << "it left the session";
   EXPECT_EQ(own_cgroup_of(daemon.pid), relative(*leaf)) << "but not the cgroup";
 
