@@ -7,7 +7,7 @@
 //   stream   {"id": 7, "line": "..."}          (log follow: one per output line)
 //
 // Arguments per command (all optional unless marked):
-//   hello                                      -> {"protocol", "version", "pid"}
+//   hello                                      -> {"protocol", "version", "pid", "reexecs"}
 //   status         {"names": [..]}             -> {"services": [ServiceStatus...],
 //                                                  "groups": [Group...]}
 //   start|stop|restart|reload {"names": [..]} (required; "all" means every service)
@@ -31,6 +31,10 @@
 //   shutdown                                   -> {}
 //   reopen-logs                                -> {"files": N} (closed and opened again by
 //                                                 name, each at its next line end)
+//   reexec                                     -> {"pid", "exe", "reexecs"}, sent just before
+//                                                 the exec (reexecs: what the new superd's
+//                                                 hello will say); refused with "failed"
+//                                                 and why, the old superd untouched
 //   scale          {"name": "worker", "instances": N} (both required)
 //                                              -> {"service", "instances", "added": [..],
 //                                                  "removed": [..], "services": [..]}
@@ -89,12 +93,13 @@ inline constexpr std::string_view log = "log";
 inline constexpr std::string_view reload_config = "reload-config";
 inline constexpr std::string_view shutdown = "shutdown";
 inline constexpr std::string_view reopen_logs = "reopen-logs";
+inline constexpr std::string_view reexec = "reexec";
 inline constexpr std::string_view scale = "scale";
 inline constexpr std::string_view security = "security";
 inline constexpr std::string_view all[] = {hello,  status, start,  stop,
                                            restart, reload, signal, enable,
                                            disable, log,    reload_config, shutdown,
-                                           scale,   security, reopen_logs};
+                                           scale,   security, reopen_logs, reexec};
 }  // namespace cmd
 
 namespace err {

@@ -1,5 +1,7 @@
 // The listening side: the socket, accepting, the connection limit, and handing requests
 // to the daemon's handler. Connections do the rest (connection.cc).
+#include <fcntl.h>
+
 #include <exception>
 #include <vector>
 
@@ -18,14 +20,21 @@ ServerCore::~ServerCore() { close(); }
 
 std::optional<std::string> ServerCore::listen() {
   if (listener_) return options_.path + ": already listening";
-  auto created = SocketFile::create(options_.path, options_.group, options_.trust);
+  auto created = options_.inherited_fd >= 0
+                     ? SocketFile::adopt(options_.path, options_.trust, UniqueFd(options_.inherited_fd),
+                                         UniqueFd(options_.inherited_lock_fd))
+                     : SocketFile::create(options_.path, options_.group, options_.trust);
+  options_.inherited_fd = options_.inherited_lock_fd = -1;
   if (auto* error = std::get_if<std::string>(&created)) return *error;
   socket_.emplace(std::move(std::get<SocketFile>(created)));
 
+  return listen_on(socket_->release_listen_fd());
+}
+
+std::optional<std::string> ServerCore::listen_on(int fd) {
   listener_ = new uv_pipe_t;
   uv_pipe_init(loop_, listener_, 0);
   listener_->data = this;
-  const int fd = socket_->release_listen_fd();
   int rc = uv_pipe_open(listener_, fd);
   if (rc != 0) ::close(fd);  // not adopted by libuv
   if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(listener_), 128, on_connection);
@@ -48,6 +57,19 @@ void ServerCore::close() {
   for (Connection* connection : open) connection->close();
   connections_.clear();
   socket_.reset();  // unlinks the socket if it is still ours, releases the lock
+}
+
+std::optional<HandedOver> ServerCore::hand_over() {
+  if (!listener_ || !socket_) return std::nullopt;
+  uv_os_fd_t fd = -1;
+  uv_fileno(reinterpret_cast<uv_handle_t*>(listener_), &fd);
+  // A second descriptor of the same listening socket outlives the handle's.
+  const int kept = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (kept < 0) return std::nullopt;
+  uv_close(reinterpret_cast<uv_handle_t*>(listener_),
+           [](uv_handle_t* handle) { delete reinterpret_cast<uv_pipe_t*>(handle); });
+  listener_ = nullptr;
+  return HandedOver{kept, socket_->lock_fd()};
 }
 
 std::optional<std::string> ServerCore::set_group(std::optional<gid_t> group) {
@@ -127,6 +149,8 @@ Server::Server(uv_loop_t* loop, ServerOptions options, RequestHandler handler)
 Server::~Server() = default;
 
 std::optional<std::string> Server::listen() { return core_->listen(); }
+std::optional<HandedOver> Server::hand_over() { return core_->hand_over(); }
+std::optional<std::string> Server::take_back(const HandedOver& fds) { return core_->listen_on(fds.listen_fd); }
 
 void Server::close() { core_->close(); }
 

@@ -160,6 +160,17 @@ struct ServerOptions {
   std::size_t max_connections = 128;
   std::size_t max_output_bytes = 4 << 20;
   std::chrono::milliseconds idle_timeout{10000};
+  // Re-exec: the listening socket and its lock, from the superd this one replaced; the
+  // socket is not bound again (its backlog keeps the clients that connected meanwhile).
+  int inherited_fd = -1;
+  int inherited_lock_fd = -1;
+};
+
+// What a re-exec hands to the next superd: the listening socket (still listening) and
+// its lock, no longer watched by this one.
+struct HandedOver {
+  int listen_fd = -1;
+  int lock_fd = -1;
 };
 
 using RequestHandler = std::function<void(const std::shared_ptr<Connection>&, Request)>;
@@ -175,6 +186,11 @@ class Server {
   std::optional<std::string> listen();
   // Stops listening and closes every connection (async, via uv_close callbacks).
   void close();
+  // Re-exec: stop accepting, keep the socket: connections wait in its backlog for the
+  // next superd. The fds stay open (and the socket file in place) until the exec.
+  std::optional<HandedOver> hand_over();
+  // The exec did not happen: accept on the handed-over socket again.
+  std::optional<std::string> take_back(const HandedOver& fds);
   // A new socket_group (nullopt: root only), as the header says; error text on failure,
   // and nothing changed then.
   std::optional<std::string> set_group(std::optional<gid_t> group);

@@ -20,6 +20,8 @@ class ServerCore {
 
   std::optional<std::string> listen();
   void close();
+  std::optional<HandedOver> hand_over();
+  std::optional<std::string> listen_on(int fd);  // a listening socket, from now on the loop's
   std::optional<std::string> set_group(std::optional<gid_t> group);
   std::size_t connection_count() const { return connections_.size(); }
 

@@ -114,6 +114,26 @@ std::variant<SocketFile, std::string> SocketFile::create(const std::string& path
   return file;
 }
 
+std::variant<SocketFile, std::string> SocketFile::adopt(const std::string& path, const PathTrust& trust,
+                                                        UniqueFd listen_fd, UniqueFd lock_fd) {
+  SocketFile file;
+  file.path_ = path;
+  auto [dir, name] = split_path(path);
+  file.name_ = name;
+  auto opened = open_safe_dir(dir, trust, Missing::fail);
+  if (auto* problem = std::get_if<PathProblem>(&opened)) return socket_dir_problem(dir, *problem);
+  file.dir_ = std::move(std::get<SafeDir>(opened));
+  struct stat st {};
+  if (::fstatat(file.dir_.fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISSOCK(st.st_mode))
+    return path + ": the socket the previous superd listened on is gone";
+  file.dev_ = st.st_dev;
+  file.ino_ = st.st_ino;
+  file.bound_ = true;
+  file.listen_fd_ = std::move(listen_fd);
+  file.lock_fd_ = std::move(lock_fd);
+  return file;
+}
+
 std::optional<std::string> SocketFile::set_group(std::optional<gid_t> group) {
   if (!bound_ || !dir_) return path_ + ": not bound";
   struct stat st {};

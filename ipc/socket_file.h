@@ -32,6 +32,9 @@ class SocketFile {
                                                       std::optional<gid_t> group,
                                                       const PathTrust& trust = {},
                                                       int backlog = 128);
+  // Re-exec: the socket (listening) and lock a previous superd of this process made.
+  static std::variant<SocketFile, std::string> adopt(const std::string& path, const PathTrust& trust,
+                                                     UniqueFd listen_fd, UniqueFd lock_fd);
   // Owner euid:group, mode 0660 (0600 without a group), on the bound inode: a changed
   // socket_group. Error text names the path.
   std::optional<std::string> set_group(std::optional<gid_t> group);
@@ -44,6 +47,7 @@ class SocketFile {
   // The listening socket, now owned by the caller (libuv closes it).
   int release_listen_fd() { return listen_fd_.release(); }
   const std::string& path() const { return path_; }
+  int lock_fd() const { return lock_fd_.get(); }
 
  private:
   SocketFile() = default;

@@ -185,6 +185,34 @@ int run_reopen_logs(Client& client, const Invocation& inv) {
   return exit_code::ok;
 }
 
+// The daemon answers just before it execs; its connection then closes (EOF), or, if the
+// exec itself failed, a refusal follows on it. The new superd answers on the same socket:
+// its hello counts one more re-exec.
+int run_reexec(Client& client, const Invocation& inv) {
+  auto reply = client.request(cmd::reexec, json::object());
+  if (auto code = failed(reply)) return *code;
+  const json& result = result_of(std::get<json>(reply));
+  const int want = result.value("reexecs", 0);
+  std::string error;
+  if (auto after = client.read_message(&error)) {
+    if (after->value("ok", true) == false) return report_error(*after);
+  }
+  Client fresh;
+  fresh.set_timeout(std::chrono::seconds(30));
+  if (auto failure = fresh.connect(inv.socket)) return fail("reexec: the new superd: cannot connect: " + *failure);
+  auto hello = fresh.request(cmd::hello);
+  if (auto* e = std::get_if<std::string>(&hello)) return fail("reexec: the new superd did not answer: " + *e);
+  const json& h = result_of(std::get<json>(hello));
+  if (h.value("reexecs", 0) < want) return fail("reexec: superd did not re-execute (see its log)");
+  if (inv.json_output) {
+    print_json(h);
+  } else {
+    print_out("superd " + h.value("version", std::string("?")) + " re-executed (pid " +
+              std::to_string(h.value("pid", 0)) + ", re-exec #" + std::to_string(want) + ")\n");
+  }
+  return exit_code::ok;
+}
+
 }  // namespace
 
 const std::vector<Verb>& verbs() {
@@ -205,6 +233,8 @@ const std::vector<Verb>& verbs() {
       {"security", "score services' exposure as systemd-analyze security does", status_options, run_security},
       {"reopen-logs", "close every log file and open it again by name (after logrotate)", nullptr,
        run_reopen_logs},
+      {"reexec", "replace superd by the binary now at its path, without touching a service", nullptr,
+       run_reexec},
   };
   return table;
 }

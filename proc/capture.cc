@@ -22,15 +22,22 @@ std::unique_ptr<OutputPipe> OutputPipe::open(uv_loop_t* loop, OutputTarget targe
     *error = std::string("pipe: ") + std::strerror(errno);
     return nullptr;
   }
-  std::unique_ptr<OutputPipe> pipe(new OutputPipe(loop, std::move(target)));
-  pipe->source_ = std::make_shared<PipeSource>(UniqueFd(fds[0]));
-  pipe->write_end_.reset(fds[1]);
   ::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) | O_NONBLOCK);
   // A larger pipe absorbs bursts (and is what a splice moves at once); failing to grow
   // it is harmless.
   ::fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);
+  return adopt(loop, std::move(target), UniqueFd(fds[0]), UniqueFd(fds[1]), true, error);
+}
 
-  if (int rc = uv_poll_init(loop, pipe->poll_.get(), fds[0]); rc != 0) {
+std::unique_ptr<OutputPipe> OutputPipe::adopt(uv_loop_t* loop, OutputTarget target, UniqueFd read_end,
+                                              UniqueFd write_end, bool at_line_start, std::string* error) {
+  const int read_fd = read_end.get();
+  std::unique_ptr<OutputPipe> pipe(new OutputPipe(loop, std::move(target)));
+  pipe->source_ = std::make_shared<PipeSource>(std::move(read_end));
+  pipe->write_end_ = std::move(write_end);
+  pipe->at_line_start_ = at_line_start;
+
+  if (int rc = uv_poll_init(loop, pipe->poll_.get(), read_fd); rc != 0) {
     *error = std::string("uv_poll_init: ") + uv_strerror(rc);
     return nullptr;
   }
@@ -79,7 +86,7 @@ void OutputPipe::update_mode() {
 }
 
 void OutputPipe::start_poll() {
-  if (polling_) return;
+  if (polling_ || quiesced_) return;
   if (uv_poll_start(poll_.get(), UV_READABLE | UV_DISCONNECT, &OutputPipe::on_poll) == 0) polling_ = true;
 }
 
@@ -213,6 +220,22 @@ void OutputPipe::move_listeners_to(OutputPipe& other) {
   if (target_.file) partial_line_.clear();
   other.update_mode();
   update_mode();
+}
+
+void OutputPipe::quiesce() {
+  stop_poll();
+  quiesced_ = true;
+  if (!target_.file && !partial_line_.empty()) {
+    // A console or journal line cut short: what was read goes out now, as a line.
+    std::string rest = std::move(partial_line_);
+    partial_line_.clear();
+    emit(rest, partial_stamp_, partial_read_at_);
+  }
+}
+
+void OutputPipe::unquiesce() {
+  quiesced_ = false;
+  if (!paused_ && !splice_requested_) start_poll();
 }
 
 void OutputPipe::drain() {

@@ -55,9 +55,15 @@ class OutputPipe {
 
   // nullptr with *error set when the pipe cannot be made.
   static std::unique_ptr<OutputPipe> open(uv_loop_t* loop, OutputTarget target, std::string* error);
+  // Re-exec: a pipe a previous superd made, both ends; `at_line_start` is where its
+  // timestamps stood (whether the next byte begins a line).
+  static std::unique_ptr<OutputPipe> adopt(uv_loop_t* loop, OutputTarget target, UniqueFd read_end,
+                                           UniqueFd write_end, bool at_line_start, std::string* error);
   ~OutputPipe();
 
   int write_fd() const { return write_end_.get(); }
+  int read_fd() const { return source_->fd.get(); }
+  bool at_line_start() const { return at_line_start_; }
   const OutputTarget& target() const { return target_; }
   const std::shared_ptr<LogSink>& sink() const { return target_.file; }
   // The main process now writing here (the pid of journal entries).
@@ -70,6 +76,11 @@ class OutputPipe {
   // retired, and at shutdown): read now, or one last move by the sink's job.
   void drain();
   bool splicing() const { return mode_ == Mode::splice; }
+  // Re-exec: read nothing more; what is in the pipe stays there for the next superd. A
+  // console or journal line begun and not ended goes out now. The sink's job in flight
+  // (and what it holds) still finishes: wait for the sink to be idle.
+  void quiesce();
+  void unquiesce();  // the exec did not happen: read again
 
  private:
   enum class Mode { read, splice, taken };
@@ -98,6 +109,7 @@ class OutputPipe {
   UniqueFd write_end_;
   UvHandle<uv_poll_t> poll_;
   bool polling_ = false;
+  bool quiesced_ = false;  // re-exec: never polls again
   Mode mode_ = Mode::read;
   bool splice_requested_ = false;
   bool spliced_at_line_start_ = true;

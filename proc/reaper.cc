@@ -12,7 +12,7 @@ namespace superd {
 
 Reaper::Reaper(uv_loop_t* loop, BatchFn on_batch) : loop_(loop), on_batch_(std::move(on_batch)) {}
 
-bool Reaper::start(std::string* error) {
+bool Reaper::start(std::string* error, bool reap_at_once) {
   if (::prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
     *error = std::string("prctl(PR_SET_CHILD_SUBREAPER): ") + std::strerror(errno);
     return false;
@@ -34,7 +34,7 @@ bool Reaper::start(std::string* error) {
     return false;
   }
   // Children that ended before we watched would otherwise wait for the next signal.
-  reap_now();
+  if (reap_at_once) reap_now();
   return true;
 }
 

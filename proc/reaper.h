@@ -25,7 +25,9 @@ class Reaper {
   Reaper(uv_loop_t* loop, BatchFn on_batch);
 
   // Become a child subreaper and start watching SIGCHLD; false with *error on failure.
-  bool start(std::string* error);
+  // `reap_at_once`: reap what already ended now (a re-exec waits until it knows whose
+  // children they are, and calls reap_now() then).
+  bool start(std::string* error, bool reap_at_once = true);
   void reap_now();
   // Stop keeping the loop alive; SIGCHLD is still watched.
   void unref() { uv_unref(signal_.raw()); }

@@ -24,7 +24,7 @@ std::string Cgroups::line() const {
   return "cgroups: " + tree->root() + (v1.empty() ? "" : " (" + v1 + " as cgroup v1)");
 }
 
-Cgroups setup_cgroups(const CgroupSetting& setting, bool apply) {
+Cgroups setup_cgroups(const CgroupSetting& setting, bool apply, const CgroupOrigin* origin) {
   Cgroups out;
   std::string error;
   auto host = read_cgroup_host(&error);
@@ -32,6 +32,11 @@ Cgroups setup_cgroups(const CgroupSetting& setting, bool apply) {
     out.why_not = error;
     return out;
   }
+  if (origin && !origin->own_v2.empty()) {
+    host->own_v2 = origin->own_v2;
+    host->own_v2_dir = origin->own_v2_dir;
+  }
+  out.origin = {host->own_v2, host->own_v2_dir};
   CgroupMode mode = setting.mode == CgroupSetting::Mode::off    ? CgroupMode::off
                     : setting.mode == CgroupSetting::Mode::path ? CgroupMode::path
                                                                 : CgroupMode::automatic;
@@ -154,6 +159,17 @@ void ServiceCgroup::bind(pid_t owner) {
   leaf.watch.populated(/*refresh=*/true);
   current_ = prepared_;
   prepared_ = -1;
+}
+
+bool ServiceCgroup::adopt(const ResourcesConfig& resources, pid_t owner, bool swap_leaf, std::string* error) {
+  current_ = swap_leaf ? 1 : 0;
+  CgroupJoinFds unused;
+  if (!prepare(resources, 0, &unused, error)) {
+    current_ = -1;
+    return false;
+  }
+  bind(owner);
+  return true;
 }
 
 bool ServiceCgroup::populated(pid_t owner) {

@@ -35,8 +35,16 @@ namespace superd {
 
 CgroupLimits limits_of(const ResourcesConfig& resources);
 
+// Where superd's own v2 cgroup was when it decided (before it moved into ROOT/supervisor).
+// A re-executed superd decides from there again, not from ROOT/supervisor.
+struct CgroupOrigin {
+  std::string own_v2;
+  std::string own_v2_dir;
+};
+
 struct Cgroups {
   std::unique_ptr<CgroupTree> tree;  // null: process groups
+  CgroupOrigin origin;
   std::string why_not;               // when tree is null
   ControllerSites sites;
   std::vector<std::string> notes;    // controllers that could not be enabled
@@ -50,7 +58,8 @@ struct Cgroups {
 // Decides per [supervisor] cgroup and, when `apply`, sets the tree up (superd moves into
 // ROOT/supervisor). Without `apply` (superd --check) nothing changes on the system; the
 // answer says whether it would work.
-Cgroups setup_cgroups(const CgroupSetting& setting, bool apply);
+// `origin`: a re-exec's, as the previous superd found it.
+Cgroups setup_cgroups(const CgroupSetting& setting, bool apply, const CgroupOrigin* origin = nullptr);
 
 // What `resources` of each service cannot get on this host, for --check and status:
 // the warnings of unenforceable_limits, and, when cgroups are not used at all, an error
@@ -69,6 +78,10 @@ class ServiceCgroup {
                std::string* error);
   // The spawn of the prepared leaf succeeded: `owner` is its main pid.
   void bind(pid_t owner);
+  // Re-exec: `owner`'s instance runs in the leaf a previous superd made (NAME~swap when
+  // `swap_leaf`); watch it and know it as current. False with *error.
+  bool adopt(const ResourcesConfig& resources, pid_t owner, bool swap_leaf, std::string* error);
+  bool current_is_swap() const { return current_ == 1; }
   // Whether the leaf of `owner` still has processes (read now).
   bool populated(pid_t owner);
   // `signo` to everything in `owner`'s leaf (SIGKILL: cgroup.kill). False: no such leaf.

@@ -93,7 +93,8 @@ void Control::handle(const Conn& conn, ipc::Request req) {
   if (cmd == ipc::cmd::hello) {
     conn->send(ipc::make_ok(req.id, {{"protocol", ipc::kProtocolVersion},
                                      {"version", SUPERD_VERSION},
-                                     {"pid", ::getpid()}}));
+                                     {"pid", ::getpid()},
+                                     {"reexecs", daemon_.reexecs ? daemon_.reexecs() : 0}}));
     return;
   }
   if (cmd == ipc::cmd::status) return cmd_status(conn, req);
@@ -116,6 +117,7 @@ void Control::handle(const Conn& conn, ipc::Request req) {
     conn->send(reply);
     return;
   }
+  if (cmd == ipc::cmd::reexec) return daemon_.reexec(conn, req.id);
   if (cmd == ipc::cmd::shutdown) {
     conn->send(ipc::make_ok(req.id, json::object()));
     daemon_.shutdown("shutdown requested by uid " + std::to_string(conn->peer().uid));

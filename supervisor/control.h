@@ -28,6 +28,9 @@ class Control {
   struct Daemon {  // what the commands need of the daemon itself
     std::function<nlohmann::json()> reload_config;
     std::function<void(const std::string& why)> shutdown;
+    // `reexec`: the daemon answers (a refusal, or just before the exec).
+    std::function<void(const std::shared_ptr<ipc::Connection>&, int64_t id)> reexec;
+    std::function<int()> reexecs;  // how many times this superd has re-executed
   };
   Control(Supervisor& supervisor, ProcessHost& host, EnableStore& enable_store,
           ScaleStore& scale_store, Daemon daemon)

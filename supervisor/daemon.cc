@@ -47,6 +47,7 @@ void start_thread_pool_signals_blocked(uv_loop_t* loop) {
 
 Daemon::Daemon(Config config, DaemonOptions options)
     : config_(std::move(config)),
+      options_(std::move(options)),
       scale_store_(config_.supervisor.state_dir + "/instances.json"),
       outputs_(&loop_, config_.supervisor.journal_socket),
       host_(&loop_, config_.supervisor,
@@ -71,11 +72,13 @@ Daemon::Daemon(Config config, DaemonOptions options)
                Control::Daemon{
                    .reload_config = [this] { return reload_config(); },
                    .shutdown = [this](const std::string& why) { begin_shutdown(why); },
+                   .reexec = [this](const std::shared_ptr<ipc::Connection>& c, int64_t id) { reexec(c, id); },
+                   .reexecs = [this] { return options_.state ? options_.state->reexecs : 0; },
                }) {
   uv_loop_init(&loop_);
   host_.set_supervisor(&supervisor_);
   host_.set_log_outputs(&outputs_);
-  if (options.init || ::getpid() == 1) {
+  if (options_.init || ::getpid() == 1) {
     init_ = std::make_unique<InitDuties>(&loop_, ::getpid() == 1,
                                          config_.supervisor.shutdown_timeout,
                                          [this] { finish_shutdown(); });
@@ -124,7 +127,11 @@ bool Daemon::prepare(std::string* error) {
     *error = problem->explain("log_dir", sup.log_dir, "superd writes root-owned files there");
     return false;
   }
-  if (!lock_.acquire(state_dir_, trust, error)) return false;
+  if (options_.state) {
+    lock_.adopt(UniqueFd(options_.state->state_lock_fd));
+  } else if (!lock_.acquire(state_dir_, trust, error)) {
+    return false;
+  }
   host_.set_state_dir(&state_dir_);
 
   std::string store_error;
@@ -132,13 +139,18 @@ bool Daemon::prepare(std::string* error) {
   if (!scale_store_.load(&store_error)) spdlog::warn("{}", store_error);
   config_ = with_saved_counts(config_);
   setup_cgroups_before_first_spawn();
-  stop_cgroup_leftovers_of_previous_run();
-  stop_leftovers_of_previous_run();
-  if (!host_.start(error)) return false;
+  if (!options_.state) {
+    // After a re-exec these are this superd's own services, not leftovers.
+    stop_cgroup_leftovers_of_previous_run();
+    stop_leftovers_of_previous_run();
+  }
+  if (!host_.start(error, /*reap_at_once=*/!options_.state)) return false;
   if (!setup_signals(error)) return false;
   if (!open_control_socket(error)) return false;
   // After the server: notify sockets live in the control socket's directory.
+  host_.set_inherited(options_.state ? &*options_.state : nullptr);
   supervisor_.load(config_);
+  host_.set_inherited(nullptr);
   return true;
 }
 
@@ -156,6 +168,10 @@ bool Daemon::open_control_socket(std::string* error) {
   options.trust = sup.path_trust();
   options.group = socket_gid(sup.socket_group, error);
   if (!error->empty()) return false;
+  if (options_.state) {
+    options.inherited_fd = options_.state->control_fd;
+    options.inherited_lock_fd = options_.state->control_lock_fd;
+  }
   server_ = std::make_unique<ipc::Server>(
       &loop_, options, [this](const std::shared_ptr<ipc::Connection>& c, ipc::Request r) {
         control_.handle(c, std::move(r));
@@ -215,9 +231,13 @@ int Daemon::run() {
     spdlog::critical("{}", error);
     return 1;
   }
-  spdlog::info("superd {} supervising {} services, socket {}", SUPERD_VERSION,
-               supervisor_.in_order().size(), config_.supervisor.socket);
-  supervisor_.boot();
+  if (options_.state) {
+    restore_services();
+  } else {
+    spdlog::info("superd {} supervising {} services, socket {}", SUPERD_VERSION,
+                 supervisor_.in_order().size(), config_.supervisor.socket);
+    supervisor_.boot();
+  }
   update_notify();
   uv_run(&loop_, UV_RUN_DEFAULT);
   return exit_code_;
@@ -302,7 +322,9 @@ void Daemon::stop_leftovers_of_previous_run() {
 // Once, before anything is spawned: superd moves itself into ROOT/supervisor (no
 // processes in inner nodes), or says in one line why services run in process groups.
 void Daemon::setup_cgroups_before_first_spawn() {
-  cgroups_ = setup_cgroups(config_.supervisor.cgroup, /*apply=*/true);
+  CgroupOrigin origin;
+  if (options_.state) origin = {options_.state->cgroup_own_v2, options_.state->cgroup_own_v2_dir};
+  cgroups_ = setup_cgroups(config_.supervisor.cgroup, /*apply=*/true, &origin);
   if (cgroups_.used()) {
     spdlog::info("{}", cgroups_.line());
   } else {

@@ -20,6 +20,8 @@
 #include "supervisor/init_duties.h"
 #include "supervisor/log_outputs.h"
 #include "supervisor/process_host.h"
+#include "supervisor/reexec_check.h"
+#include "supervisor/reexec_state.h"
 #include "supervisor/run_records.h"
 #include "supervisor/scale_store.h"
 #include "supervisor/supervisor.h"
@@ -30,6 +32,10 @@ struct DaemonOptions {
   // The duties of a container's init (init_duties.h). Always on as PID 1; `--init`
   // asks for them under another init (tini, dumb-init).
   bool init = false;
+  // The binary superd runs from, for `superctl reexec` ("" : reexec is refused).
+  std::string exe;
+  // Re-exec: the state the previous superd of this process wrote (reexec_state.h).
+  std::optional<SavedState> state;
 };
 
 class Daemon {
@@ -59,7 +65,26 @@ class Daemon {
 
   bool apply_socket_group(const SupervisorConfig& next, std::string* error);
 
+  // `superctl reexec` (daemon_reexec.cc): refused, checked, quiesced, then the exec; and
+  // in the new superd, the state taken up again.
+  void reexec(const std::shared_ptr<ipc::Connection>& conn, int64_t id);
+  std::string reexec_refusal();
+  void reexec_tick();
+  void reexec_fail(const std::string& why);
+  std::string exec_with_state();  // returns only if the exec failed: why
+  SavedState saved_state(const ipc::HandedOver& control);
+  void restore_services();
+  struct ReexecJob {
+    std::weak_ptr<ipc::Connection> conn;
+    int64_t id = 0;
+    std::unique_ptr<ReexecCheck> check;
+    bool checked = false;
+    TimePoint deadline{};
+    UvHandle<uv_timer_t> tick;
+  };
+
   Config config_;
+  DaemonOptions options_;
   uv_loop_t loop_{};
   SafeDir state_dir_;  // checked and held from prepare() on (base/safe_path.h)
   EnableStore enable_store_;
@@ -73,6 +98,7 @@ class Daemon {
   std::unique_ptr<ipc::Server> server_;
   UvHandle<uv_signal_t> sigterm_, sigint_, sighup_, sigquit_, sigusr1_;
   std::unique_ptr<InitDuties> init_;  // PID 1, or --init
+  std::unique_ptr<ReexecJob> reexec_;  // a `superctl reexec` under way
 
   bool finished_ = false;
   bool ready_sent_ = false;

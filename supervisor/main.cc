@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -14,6 +15,8 @@
 #include "supervisor/cgroups.h"
 #include "supervisor/config_load.h"
 #include "supervisor/daemon.h"
+#include "supervisor/reexec_check.h"
+#include "supervisor/reexec_state.h"
 #include "import/import.h"
 #include "version.h"
 
@@ -59,6 +62,42 @@ int check(const std::string& path, bool quiet) {
   return 0;
 }
 
+// The binary this process runs, for `superctl reexec`: the path it was started from
+// (an upgrade replaces the file there; /proc/self/exe then says "(deleted)").
+std::string own_exe() {
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "";
+  std::string path(buf, static_cast<size_t>(n));
+  const std::string deleted = " (deleted)";
+  if (path.size() > deleted.size() && path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0) {
+    path.resize(path.size() - deleted.size());
+  }
+  return path;
+}
+
+// The state a re-executing superd left in memfd `fd` (closed here). Unreadable: every
+// fd it handed over is closed, and this superd starts as after a crash of the previous
+// one (its services, named in running.json, are stopped first).
+std::optional<superd::SavedState> take_state(int fd, std::vector<std::string>* notes) {
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  superd::DecodedState decoded = superd::decode_state(text);
+  *notes = decoded.warnings;
+  if (!decoded.state) {
+    notes->push_back("the state of the previous superd is unreadable (" + decoded.error +
+                     "); starting afresh");
+    ::syscall(SYS_close_range, 3U, ~0U, 0);
+  }
+  return decoded.state;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -78,18 +117,39 @@ int main(int argc, char** argv) {
   CLI::App app{"superd: a process supervisor for the services of one deployment"};
   std::string config_path = "/etc/super/super.toml";
   bool check_only = false;
+  bool reexec_check = false;
+  int state_fd = -1;
   superd::DaemonOptions options;
   app.add_option("-c,--config", config_path, "config file")->capture_default_str();
   app.add_flag("--check", check_only, "validate the config and exit (0 ok, 1 invalid)");
   app.add_flag("--init", options.init,
                "a container's init duties without being PID 1 (under tini, say): one "
                "shutdown budget, then TERM and KILL to every descendant left");
+  app.add_flag("--reexec-check", reexec_check,
+               "what `superctl reexec` asks of a new binary: check the config quietly and say "
+               "which state formats this superd reads");
+  app.add_option("--state-fd", state_fd, "(superd's own re-exec) the state to take over")
+      ->group("");
   app.set_version_flag("--version", std::string("superd ") + SUPERD_VERSION);
   app.footer("superd import [--from systemd|supervisord] FILE...  prints a config translated\n"
              "from systemd units or supervisord programs.");
   CLI11_PARSE(app, argc, argv);
 
   if (check_only) return check(config_path, false);
+  // The daemon runs `superd --reexec-check -c PATH` from "/" and reloads PATH later: it
+  // must not depend on the directory superd was started in.
+  std::error_code cwd_error;
+  if (auto absolute = std::filesystem::absolute(config_path, cwd_error); !cwd_error) {
+    config_path = absolute.lexically_normal().string();
+  }
+  if (reexec_check) {
+    const int rc = check(config_path, true);
+    if (rc == 0) std::cout << superd::reexec_check_line() << "\n";
+    return rc;
+  }
+  std::vector<std::string> state_notes;
+  if (state_fd >= 0) options.state = take_state(state_fd, &state_notes);
+  options.exe = own_exe();
 
   auto loaded = superd::load_config_file(config_path);
   if (!loaded.errors.empty()) {
@@ -101,6 +161,7 @@ int main(int argc, char** argv) {
   }
   setup_logging(loaded.config->supervisor.log_level);
   for (const auto& w : loaded.warnings) spdlog::warn("{}", w.format());
+  for (const auto& note : state_notes) spdlog::warn("reexec: {}", note);
   loaded.config->path = config_path;
   superd::Daemon daemon(std::move(*loaded.config), options);
   return daemon.run();

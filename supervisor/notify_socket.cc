@@ -16,29 +16,20 @@ namespace superd {
 
 std::unique_ptr<NotifySocket> NotifySocket::open(uv_loop_t* loop, const SafeDir& dir,
                                                  const std::string& name, gid_t group,
-                                                 MessageFn on_message, std::string* error) {
+                                                 MessageFn on_message, std::string* error,
+                                                 UniqueFd inherited) {
   std::unique_ptr<NotifySocket> self(new NotifySocket);
   self->path_ = dir.path_of(name);
   self->name_ = name;
   self->on_message_ = std::move(on_message);
-  self->fd_.reset(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!self->fd_) {
-    *error = std::string("socket: ") + std::strerror(errno);
-    return nullptr;
-  }
   self->dir_fd_.reset(::fcntl(dir.fd(), F_DUPFD_CLOEXEC, 3));
   if (!self->dir_fd_) {
     *error = std::string("dup: ") + std::strerror(errno);
     return nullptr;
   }
-  // A socket of an earlier run is replaced; anything else in the way is refused.
-  auto stale = remove_stale_socket(dir, name);
-  if (auto* problem = std::get_if<PathProblem>(&stale)) {
-    *error = problem->describe(self->path_);
-    return nullptr;
-  }
-  if (auto problem = bind_safe_socket(dir, name, self->fd_.get(), ::geteuid(), group, 0660)) {
-    *error = problem->describe(self->path_);
+  if (inherited) {
+    self->fd_ = std::move(inherited);  // re-exec: bound by the previous superd, still there
+  } else if (!self->bind_new(dir, group, error)) {
     return nullptr;
   }
   struct stat st {};
@@ -55,6 +46,25 @@ std::unique_ptr<NotifySocket> NotifySocket::open(uv_loop_t* loop, const SafeDir&
     if (h->data && status == 0) static_cast<NotifySocket*>(h->data)->on_readable();
   });
   return self;
+}
+
+bool NotifySocket::bind_new(const SafeDir& dir, gid_t group, std::string* error) {
+  fd_.reset(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd_) {
+    *error = std::string("socket: ") + std::strerror(errno);
+    return false;
+  }
+  // A socket of an earlier run is replaced; anything else in the way is refused.
+  auto stale = remove_stale_socket(dir, name_);
+  if (auto* problem = std::get_if<PathProblem>(&stale)) {
+    *error = problem->describe(path_);
+    return false;
+  }
+  if (auto problem = bind_safe_socket(dir, name_, fd_.get(), ::geteuid(), group, 0660)) {
+    *error = problem->describe(path_);
+    return false;
+  }
+  return true;
 }
 
 NotifySocket::~NotifySocket() {

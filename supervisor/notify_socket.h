@@ -30,12 +30,14 @@ class NotifySocket {
  public:
   using MessageFn = std::function<void(pid_t sender, const std::string& text)>;
   // `dir` is the checked notify directory; the socket is DIR/NAME. nullptr with *error
-  // set on failure.
+  // set on failure. `inherited`: the socket a previous superd bound there (re-exec).
   static std::unique_ptr<NotifySocket> open(uv_loop_t* loop, const SafeDir& dir,
                                             const std::string& name, gid_t group,
-                                            MessageFn on_message, std::string* error);
+                                            MessageFn on_message, std::string* error,
+                                            UniqueFd inherited = {});
   ~NotifySocket();
   const std::string& path() const { return path_; }
+  int fd() const { return fd_.get(); }
 
   // Messages from processes that are not the service's are ignored; saying so each time
   // would let any of them flood superd's log. The first is worth a warning, then one per
@@ -46,6 +48,7 @@ class NotifySocket {
 
  private:
   NotifySocket() = default;
+  bool bind_new(const SafeDir& dir, gid_t group, std::string* error);
   void on_readable();
 
   std::string path_;

@@ -40,9 +40,9 @@ void ProcessHost::set_path_trust(PathTrust trust) {
 
 ProcessHost::~ProcessHost() = default;
 
-bool ProcessHost::start(std::string* error) {
+bool ProcessHost::start(std::string* error, bool reap_at_once) {
   reaper_ = std::make_unique<Reaper>(loop_, [this](const Reaper::Ended& e) { on_reaped(e); });
-  return reaper_->start(error);
+  return reaper_->start(error, reap_at_once);
 }
 
 Slot* ProcessHost::slot(const Service& service) const {
@@ -73,10 +73,14 @@ void ProcessHost::attach(Service& service) {
     t->mark_initialized();
     (*t)->data = &service;
   }
-  std::string error;
-  if (!open_outputs(*slot, &error)) spdlog::error("{}: {}", service.name(), error);
-  open_listeners(*slot);
-  readiness_.open_notify(*slot);
+  if (const SavedService* saved = inherited(service.name())) {
+    adopt_io(*slot, *saved);  // re-exec: the pipes and sockets the previous superd held
+  } else {
+    std::string error;
+    if (!open_outputs(*slot, &error)) spdlog::error("{}: {}", service.name(), error);
+    open_listeners(*slot);
+    readiness_.open_notify(*slot);
+  }
   if (cgroups_ && cgroups_->used()) {
     Slot* raw = slot.get();
     slot->cgroup = std::make_unique<ServiceCgroup>(
@@ -174,6 +178,7 @@ void ProcessHost::arm_timer(Service& service, Timer which, Duration after) {
     if (t->data) static_cast<Service*>(t->data)->on_timer(Timer::old);
   };
   if (which == Timer::current) {
+    slot.deadline = now() + after;
     uv_timer_start(slot.timer.get(), on_current, static_cast<uint64_t>(after.count()), 0);
   } else {
     uv_timer_start(slot.old_timer.get(), on_old, static_cast<uint64_t>(after.count()), 0);
@@ -244,9 +249,15 @@ void ProcessHost::on_reaped(const Reaper::Ended& ended) {
   };
   std::vector<MainExit> mains;
   std::vector<std::pair<ProbeDone, int>> probes;
+  std::vector<std::pair<std::function<void(int)>, int>> helper_exits;
   for (auto [pid, wstatus] : ended) {
     if (auto done = readiness_.take_probe(pid)) {
       probes.emplace_back(std::move(*done), wstatus);
+      continue;
+    }
+    if (auto helper = helpers_.find(pid); helper != helpers_.end()) {
+      helper_exits.emplace_back(std::move(helper->second), wstatus);
+      helpers_.erase(helper);
       continue;
     }
     auto it = by_pid_.find(pid);
@@ -276,6 +287,7 @@ void ProcessHost::on_reaped(const Reaper::Ended& ended) {
     ExitStatus status = ExitStatus::from_wait_status(wstatus);
     done(status.clean(), "check " + status.describe());
   }
+  for (auto& [done, wstatus] : helper_exits) done(wstatus);
   check_groups();
   if (supervisor_) supervisor_->collect_retired();
   if (events_.reaped) events_.reaped();

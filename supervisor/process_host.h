@@ -20,6 +20,7 @@
 #include "supervisor/config.h"
 #include "supervisor/log_outputs.h"
 #include "supervisor/readiness.h"
+#include "supervisor/reexec_state.h"
 #include "supervisor/run_records.h"
 #include "supervisor/slot.h"
 #include "supervisor/supervisor.h"
@@ -39,8 +40,9 @@ class ProcessHost : public SupervisorHost {
   ProcessHost(uv_loop_t* loop, const SupervisorConfig& settings, Events events);
   ~ProcessHost() override;
 
-  // Become the subreaper and start reaping; false with *error.
-  bool start(std::string* error);
+  // Become the subreaper and start reaping; false with *error. A re-exec reaps only
+  // once the services are restored (reap_now()).
+  bool start(std::string* error, bool reap_at_once = true);
   void set_supervisor(Supervisor* supervisor) { supervisor_ = supervisor; }
   // Before the first attach: services then run in cgroups (null or unused: groups).
   void set_cgroups(Cgroups* cgroups) { cgroups_ = cgroups; }
@@ -64,6 +66,29 @@ class ProcessHost : public SupervisorHost {
   // Free what close_all() had to keep: call from outside any callback, before the
   // loop's last run.
   void release();
+
+  // Re-exec (process_host_reexec.cc). The old superd: whether something is in flight
+  // that a state cannot carry (*why says what); every output pipe stops being read and
+  // its sink finishes what it holds; each service's part of the state. The new one,
+  // before the supervisor loads: the previous superd's state, whose pipes and sockets
+  // attach() takes over; then restore() of each service that was saved.
+  bool reexec_busy(std::string* why) const;
+  void quiesce_outputs();
+  void resume_outputs();
+  bool outputs_idle() const;
+  SavedService save(const Service& service) const;
+  void set_inherited(const SavedState* state) { inherited_ = state; }
+  void restore(Service& service, const SavedService& saved);
+  // After the first reap of the new superd: a restored main process that is neither
+  // running nor was reaped (it is not this superd's child any more) has ended, with an
+  // exit status nobody can know.
+  void check_restored();
+  // A helper process of superd's own (not a service's): `done` gets its wait status
+  // when it is reaped.
+  void watch_child(pid_t pid, std::function<void(int wstatus)> done) { helpers_[pid] = std::move(done); }
+  void reap_now() {
+    if (reaper_) reaper_->reap_now();
+  }
 
   // SupervisorHost.
   TimePoint now() override;
@@ -102,6 +127,8 @@ class ProcessHost : public SupervisorHost {
   void on_cgroup_empty(Slot& slot, pid_t owner);
   void release_leaves(Slot& slot);
   void save_records();
+  const SavedService* inherited(const std::string& name) const;
+  void adopt_io(Slot& slot, const SavedService& saved);
 
   uv_loop_t* loop_;
   SupervisorConfig settings_;
@@ -116,6 +143,8 @@ class ProcessHost : public SupervisorHost {
   std::map<pid_t, RunningRecord> running_;   // what state_dir/running.json says
   PathTrust trust_;
   const SafeDir* state_dir_ = nullptr;
+  const SavedState* inherited_ = nullptr;  // re-exec, until the supervisor has loaded
+  std::unordered_map<pid_t, std::function<void(int)>> helpers_;  // watch_child()
 };
 
 }  // namespace superd

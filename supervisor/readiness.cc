@@ -13,7 +13,7 @@
 
 namespace superd {
 
-void Readiness::open_notify(Slot& slot) {
+void Readiness::open_notify(Slot& slot, UniqueFd inherited) {
   const ServiceConfig& c = slot.service->config();
   if (c.ready.kind != Check::Kind::notify) {
     slot.notify.reset();
@@ -41,7 +41,7 @@ void Readiness::open_notify(Slot& slot) {
   slot.notify = NotifySocket::open(
       loop_, std::get<SafeDir>(dir), c.name, group,
       [this, target](pid_t sender, const std::string& text) { on_notify(*target, sender, text); },
-      &error);
+      &error, std::move(inherited));
   if (!slot.notify) spdlog::error("{}: notify socket: {}", c.name, error);
 }
 

@@ -30,7 +30,7 @@ class Readiness {
 
   // The slot's notify socket when its service has `ready = "notify"` (opened once),
   // none otherwise.
-  void open_notify(Slot& slot);
+  void open_notify(Slot& slot, UniqueFd inherited = {});
   void begin(Slot& slot);  // the service is starting: watch for its readiness
   void end(Slot& slot);    // it is ready, failed, or stopping: stop watching
   void start_health(Slot& slot);

@@ -41,6 +41,9 @@ class StateLock {
  public:
   // false with *error ("another superd (pid 12) is running with state_dir ...").
   bool acquire(const SafeDir& state_dir, const PathTrust& trust, std::string* error);
+  // Re-exec: the lock this process already holds, through the descriptor it kept.
+  void adopt(UniqueFd fd) { fd_ = std::move(fd); }
+  int fd() const { return fd_.get(); }
 
  private:
   UniqueFd fd_;

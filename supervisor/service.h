@@ -64,6 +64,33 @@ enum class Timer { current, old };
 
 class Service;
 
+// Everything of one state machine that a re-executed superd needs to go on where this one
+// stopped (supervisor/reexec_state.h writes it down). Times are steady_clock, which is
+// CLOCK_MONOTONIC: the same clock before and after an exec. Only a machine without an
+// old instance (no start-new-first restart under way) is saved.
+struct ServiceSnapshot {
+  State state = State::stopped;
+  bool want_up = false;
+  TimePoint since{};
+  std::string reason;
+  std::string last_exit;
+  pid_t pid = 0;
+  bool main_alive = false;
+  bool group_alive = false;
+  bool stop_sent = false;
+  bool kill_sent = false;
+  bool exec_ok = false;
+  TimePoint spawned_at{};
+  bool exit_requested = false;
+  bool was_running = false;
+  bool launched_before = false;
+  std::optional<std::string> ready_failed;
+  std::optional<ExitStatus> exit;
+  std::string restart_failure;
+  int quick_failures = 0;
+  int restarts = 0;
+};
+
 // What the state machine asks of the world.
 class ServiceHost {
  public:
@@ -109,6 +136,11 @@ class Service {
   void on_ready_failed(const std::string& reason);
   // The exec of main process `pid` succeeded (its status pipe closed without a report).
   void on_exec_succeeded(pid_t pid);
+
+  // Re-exec: what this machine is now, and the same machine again in a new superd. A
+  // restore calls nothing of the host: the host re-arms timers and checks itself.
+  ServiceSnapshot snapshot() const;
+  void restore(const ServiceSnapshot& saved);
 
   // Replace the definition (reload-config of a changed service). The caller restarts.
   void set_config(ServiceConfig config) { config_ = std::move(config); }

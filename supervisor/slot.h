@@ -27,6 +27,7 @@ namespace superd {
 struct Slot {
   Service* service = nullptr;
   UvHandle<uv_timer_t> timer;      // Timer::current
+  TimePoint deadline{};            // when `timer` fires, while it is active (re-exec saves it)
   UvHandle<uv_timer_t> old_timer;  // Timer::old: stop_timeout of the instance being replaced
   std::unique_ptr<OutputPipe> out;
   std::unique_ptr<OutputPipe> err;  // null when stderr goes to stdout's file

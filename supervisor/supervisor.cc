@@ -40,6 +40,22 @@ void Supervisor::boot() {
   schedule();
 }
 
+std::string Supervisor::reexec_busy() const {
+  if (shutting_down_) return "superd is shutting down";
+  for (const auto& roll : rolls_) {
+    if (!roll->over()) return "a rolling restart of " + roll->service + " is under way";
+  }
+  if (!retired_.empty()) return retired_.front()->name() + " was removed and is still stopping";
+  return "";
+}
+
+void Supervisor::resume(const std::vector<std::string>& pending) {
+  for (const auto& name : pending) {
+    if (services_.count(name)) pending_start_.insert(name);
+  }
+  schedule();
+}
+
 Service* Supervisor::find(const std::string& name) const {
   auto it = services_.find(name);
   return it == services_.end() ? nullptr : it->second.get();

@@ -102,6 +102,13 @@ class Supervisor : private ServiceHost {
   // The host calls this where no Service is on the stack (after dispatching reaps).
   void collect_retired();
 
+  // Re-exec: why the supervisor cannot be written down now ("" when it can): a roll
+  // or a shutdown under way, a removed service still stopping.
+  std::string reexec_busy() const;
+  // The new superd: the services were restored as they were; those queued for their
+  // `after` wait again, and scheduling goes on.
+  void resume(const std::vector<std::string>& pending);
+
   void begin_shutdown();
   bool shutting_down() const { return shutting_down_; }
   // Every service queued at boot has started, and none is starting or in backoff.

@@ -334,7 +334,7 @@ Superd::~Superd() {
 }
 
 bool Superd::start(const std::vector<std::string>& extra_env, std::string* why) {
-  const std::string bin = superd_bin();  // before fork: the child only makes syscalls
+  const std::string bin = binary_.empty() ? superd_bin() : binary_;  // before fork: the child only makes syscalls
   int err = ::open(stderr_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   pid_ = ::fork();
   if (pid_ == 0) {

@@ -156,6 +156,8 @@ class Superd {
   // superd's stdout for the next start (a pipe the test reads, or one nobody reads);
   // -1: the daemon log file, with stderr. The fd stays the test's.
   void set_stdout_fd(int fd) { stdout_fd_ = fd; }
+  // Run superd from this path instead of superd_bin() (a copy a test may replace).
+  void set_binary(std::string path) { binary_ = std::move(path); }
   pid_t pid() const { return pid_; }
   // superd (our child, so its pid cannot be reused before we reap it) has not exited.
   bool alive() const;
@@ -185,6 +187,7 @@ class Superd {
   std::string supervisor_extra_;
   std::string config_, socket_, log_dir_, state_dir_, stderr_path_;
   pid_t pid_ = -1;
+  std::string binary_;
   unsigned long nofile_limit_ = 0;
   int stdout_fd_ = -1;
 };

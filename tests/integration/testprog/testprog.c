@@ -13,6 +13,8 @@
  *                       from the last line written, starting at 1)
  *   --lines-until FILE  numbered lines as --lines, in bursts of 1000 with a 1 ms pause,
  *                       until FILE exists (at most 60 s)
+ *   --ticks-until FILE  one numbered line ("tick N") every millisecond, each a write of
+ *                       its own, until FILE exists (at most 60 s)
  *   --eprint TEXT       write TEXT and a newline to stderr
  *   --ignore-term       ignore SIGTERM from now on
  *   --term-delay MS     on SIGTERM, wait MS, write "term done" and exit 0
@@ -275,6 +277,16 @@ static void lines_to(long count, long width, const char* until_file) {
 }
 
 static void lines(long count, long width) { lines_to(count, width, NULL); }
+
+static void ticks_until(const char* until_file) {
+  const long deadline = now_ms() + 60000;
+  for (long k = 1; access(until_file, F_OK) != 0 && now_ms() < deadline; k++) {
+    char line[64];
+    int n = snprintf(line, sizeof line, "tick %ld\n", k);
+    write_all_or_exit(line, (size_t)n);
+    sleep_ms(1);
+  }
+}
 
 static void notify(const char* text) {
   const char* path = getenv("NOTIFY_SOCKET");
@@ -628,6 +640,7 @@ static int run(int argc, char** argv) {
     else if (!strcmp(a, "--lines")) lines(atol(v), width), i++;
     else if (!strcmp(a, "--line-start")) next_line = atol(v), i++;
     else if (!strcmp(a, "--lines-until")) lines_to(0, width, v), i++;
+    else if (!strcmp(a, "--ticks-until")) ticks_until(v), i++;
     else if (!strcmp(a, "--eprint")) fprintf(stderr, "%s\n", v), i++;
     else if (!strcmp(a, "--ignore-term")) signal(SIGTERM, SIG_IGN);
     else if (!strcmp(a, "--term-delay")) {

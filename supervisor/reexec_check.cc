@@ -1,0 +1,97 @@
+#include "supervisor/reexec_check.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <regex>
+
+#include "base/exit_status.h"
+#include "proc/launch_plan.h"
+#include "proc/spawn.h"
+#include "supervisor/reexec_state.h"
+#include "version.h"
+
+namespace superd {
+
+std::string reexec_check_line() {
+  return std::string("superd ") + SUPERD_VERSION + " reads state formats 1-" + std::to_string(kStateFormat);
+}
+
+bool reads_state_format(const std::string& output, int format) {
+  static const std::regex line(R"(reads state formats ([0-9]{1,6})-([0-9]{1,6}))");
+  std::smatch m;
+  if (!std::regex_search(output, m, line)) return false;
+  return std::stoi(m[1]) <= format && format <= std::stoi(m[2]);
+}
+
+ReexecCheck::~ReexecCheck() {
+  *alive_ = false;
+  if (pid_ > 0) ::kill(-pid_, SIGKILL);  // its exit is reaped and ignored
+}
+
+void ReexecCheck::start(const std::string& exe, const std::string& config_path, Done done) {
+  exe_ = exe;
+  done_ = std::move(done);
+  if (::access(exe.c_str(), X_OK) != 0) return done_(false, exe + ": " + std::strerror(errno));
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) < 0) return done_(false, std::string("pipe: ") + std::strerror(errno));
+  output_.reset(fds[0]);
+  UniqueFd write_end(fds[1]);
+  // A check that says a lot must not block on a full pipe before it exits.
+  ::fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);
+  SpawnSpec spec;
+  spec.command = {exe, "--reexec-check", "-c", config_path};
+  spec.stdout_fd = spec.stderr_fd = write_end.get();
+  auto plan = plan_launch(spec);
+  if (auto* failure = std::get_if<SpawnFailure>(&plan)) return done_(false, failure->reason);
+  auto spawned = spawn_process(std::get<LaunchPlan>(plan));
+  if (auto* failure = std::get_if<SpawnFailure>(&spawned)) return done_(false, failure->reason);
+  pid_ = std::get<Spawned>(spawned).pid;
+  std::weak_ptr<bool> alive = alive_;
+  host_.watch_child(pid_, [this, alive](int wstatus) {
+    if (alive.lock()) finish(wstatus);
+  });
+  uv_timer_init(loop_, timeout_.get());
+  timeout_.mark_initialized();
+  timeout_->data = this;
+  uv_timer_start(
+      timeout_.get(),
+      [](uv_timer_t* t) {
+        auto* self = static_cast<ReexecCheck*>(t->data);
+        if (self->pid_ > 0) ::kill(-self->pid_, SIGKILL);  // reaped, then finish() says why
+      },
+      kTimeoutMs, 0);
+}
+
+void ReexecCheck::finish(int wstatus) {
+  pid_ = 0;
+  timeout_.reset();
+  std::string output;
+  char buf[4096];
+  ::fcntl(output_.get(), F_SETFL, O_NONBLOCK);
+  for (int i = 0; i < 64; ++i) {  // bounded: what fits a message
+    ssize_t n = ::read(output_.get(), buf, sizeof buf);
+    if (n <= 0) break;
+    output.append(buf, static_cast<size_t>(n));
+  }
+  while (!output.empty() && output.back() == '\n') output.pop_back();
+  const ExitStatus status = ExitStatus::from_wait_status(wstatus);
+  Done done = std::move(done_);
+  if (!status.clean()) {
+    const bool killed = status.signaled && status.code == SIGKILL;
+    return done(false, exe_ + " --reexec-check " +
+                           (killed ? "did not finish in " + std::to_string(kTimeoutMs / 1000) + " s"
+                                   : status.describe()) +
+                           (output.empty() ? "" : ": " + output));
+  }
+  if (!reads_state_format(output, kStateFormat)) {
+    return done(false, exe_ + " does not read state format " + std::to_string(kStateFormat) +
+                           " (it said: '" + output + "')");
+  }
+  done(true, "");
+}
+
+}  // namespace superd
