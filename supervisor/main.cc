@@ -98,6 +98,21 @@ std::optional<superd::SavedState> take_state(int fd, std::vector<std::string>* n
   return decoded.state;
 }
 
+// `superd --reexec-check`: what a running superd asks of the binary it would exec.
+int check_for_reexec(const std::string& config_path) {
+  const int rc = check(config_path, true);
+  if (rc == 0) std::cout << superd::reexec_check_line() << "\n";
+  return rc;
+}
+
+// Relative to "/": the daemon runs `superd --reexec-check -c PATH` from there and reloads
+// PATH later, so it must not depend on the directory superd was started in.
+std::string absolute_path(const std::string& path) {
+  std::error_code cwd_error;
+  auto absolute = std::filesystem::absolute(path, cwd_error);
+  return cwd_error ? path : absolute.lexically_normal().string();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -136,17 +151,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (check_only) return check(config_path, false);
-  // The daemon runs `superd --reexec-check -c PATH` from "/" and reloads PATH later: it
-  // must not depend on the directory superd was started in.
-  std::error_code cwd_error;
-  if (auto absolute = std::filesystem::absolute(config_path, cwd_error); !cwd_error) {
-    config_path = absolute.lexically_normal().string();
-  }
-  if (reexec_check) {
-    const int rc = check(config_path, true);
-    if (rc == 0) std::cout << superd::reexec_check_line() << "\n";
-    return rc;
-  }
+  config_path = absolute_path(config_path);
+  if (reexec_check) return check_for_reexec(config_path);
   std::vector<std::string> state_notes;
   if (state_fd >= 0) options.state = take_state(state_fd, &state_notes);
   options.exe = own_exe();

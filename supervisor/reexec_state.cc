@@ -118,8 +118,9 @@ using Keys = std::map<std::string, Key<T>, std::less<>>;
                     },                                                           \
                     [](SavedService& s, std::string_view v) { return time_point(v, &s.field); }}
 
-const Keys<SavedService>& service_keys() {
-  static const Keys<SavedService> keys = {
+// The state machine's keys (ServiceSnapshot).
+Keys<SavedService> machine_keys() {
+  return {
       {"state", {[](const SavedService& s) -> std::optional<std::string> { return state_name(s.machine.state); },
                  [](SavedService& s, std::string_view v) { return state_of(v, &s.machine.state); }}},
       {"want_up", FLAG(machine.want_up)},
@@ -159,6 +160,12 @@ const Keys<SavedService>& service_keys() {
       {"restart_failure", TEXT(machine.restart_failure)},
       {"quick_failures", NUMBER(machine.quick_failures)},
       {"restarts", NUMBER(machine.restarts)},
+  };
+}
+
+// The slot's keys: the process's start time, the timer, the fds and the checks.
+Keys<SavedService> slot_keys() {
+  return {
       {"start_time", NUMBER(start_time)},
       {"deadline",
        {[](const SavedService& s) -> std::optional<std::string> {
@@ -184,6 +191,14 @@ const Keys<SavedService>& service_keys() {
       {"health_failures", NUMBER(health_failures)},
       {"swap_leaf", FLAG(swap_leaf)},
   };
+}
+
+const Keys<SavedService>& service_keys() {
+  static const Keys<SavedService> keys = [] {
+    Keys<SavedService> all = machine_keys();
+    all.merge(slot_keys());
+    return all;
+  }();
   return keys;
 }
 
