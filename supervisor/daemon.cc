@@ -15,8 +15,6 @@
 
 namespace superd {
 
-namespace {
-
 // The signals superd handles; once their watchers close (the destructor), their default
 // disposition kills.
 sigset_t handled_signals() {
@@ -25,6 +23,8 @@ sigset_t handled_signals() {
   for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1}) sigaddset(&set, sig);
   return set;
 }
+
+namespace {
 
 // libuv starts its thread pool at the first queued job, and its threads keep the signal
 // mask of the thread that queued it. Started here, with the handled signals blocked,

@@ -3,6 +3,7 @@
 // socket. Nothing here polls: every wakeup is a signal, a timer, a pipe or a client.
 #pragma once
 
+#include <signal.h>
 #include <uv.h>
 
 #include <memory>
@@ -27,6 +28,9 @@
 #include "supervisor/supervisor.h"
 
 namespace superd {
+
+// The signals the daemon watches (TERM, INT, HUP, QUIT, USR1).
+sigset_t handled_signals();
 
 struct DaemonOptions {
   // The duties of a container's init (init_duties.h). Always on as PID 1; `--init`

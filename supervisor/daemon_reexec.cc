@@ -19,6 +19,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
@@ -37,9 +38,8 @@ constexpr auto kQuiesceBudget = std::chrono::seconds(5);
 
 // Blocked across the exec: they wait, pending, for the new superd's handlers.
 sigset_t reexec_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGCHLD}) sigaddset(&set, sig);
+  sigset_t set = handled_signals();
+  sigaddset(&set, SIGCHLD);
   return set;
 }
 
@@ -189,8 +189,10 @@ std::string Daemon::exec_with_state() {
 void Daemon::restore_services() {
   const SavedState& state = *options_.state;
   std::vector<std::string> pending;
+  std::set<std::string> saved_names;
   size_t restored = 0;
   for (const auto& saved : state.services) {
+    saved_names.insert(saved.name);
     Service* s = supervisor_.find(saved.name);
     if (!s) {
       spdlog::warn("reexec: {} is in the state but not in the config; its processes are left alone",
@@ -202,9 +204,7 @@ void Daemon::restore_services() {
     if (saved.pending_start) pending.push_back(saved.name);
   }
   for (Service* s : supervisor_.in_order()) {
-    bool known = false;
-    for (const auto& saved : state.services) known = known || saved.name == s->name();
-    if (!known && control_.effective_enabled(s->config())) pending.push_back(s->name());
+    if (!saved_names.count(s->name()) && control_.effective_enabled(s->config())) pending.push_back(s->name());
   }
   ready_sent_ = state.ready_sent;
   spdlog::info("superd {} re-executed (#{}): {} services taken over, none restarted, socket {}",
