@@ -81,7 +81,7 @@ class ProcessHost : public SupervisorHost {
   void restore(Service& service, const SavedService& saved);
   // After the first reap of the new superd: a restored main process that is neither
   // running nor was reaped (it is not this superd's child any more) has ended, with an
-  // exit status nobody can know.
+  // exit status nobody can know. Then running.json is written, once for all of them.
   void check_restored();
   // A helper process of superd's own (not a service's): `done` gets its wait status
   // when it is reaped.

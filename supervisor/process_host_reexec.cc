@@ -139,7 +139,6 @@ void ProcessHost::restore(Service& service, const SavedService& saved) {
     readiness_.begin(slot);
   }
   if (service.state() == State::running) readiness_.start_health(slot);
-  save_records();
 }
 
 void ProcessHost::check_restored() {
@@ -158,7 +157,7 @@ void ProcessHost::check_restored() {
     slot->service->on_exit(pid, ExitStatus{true, SIGKILL}, gone(*slot, pid), std::nullopt,
                            "ended during the re-exec (exit status unknown)");
   }
-  if (!vanished.empty()) save_records();
+  save_records();  // once for every restored service
 }
 
 }  // namespace superd
