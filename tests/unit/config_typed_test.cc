@@ -102,6 +102,16 @@ TEST(ConfigTyped, LogRegexErrorsAreFoundAtLoad) {
   EXPECT_TRUE(LogPattern::compile("x{2,1000}", &why)) << why;
   EXPECT_TRUE(LogPattern::compile("\\{99999\\}", &why)) << why;
   EXPECT_TRUE(LogPattern::compile("[{99999}]", &why)) << why;
+  // A back-reference libstdc++ reads into a long the same way (found by fuzz_config,
+  // in a fresh clone's run), in [...] too; \\1 with its group is still a back-reference.
+  EXPECT_FALSE(LogPattern::compile("(\\d+\\.){4}\\44444444444444444444444", &why));
+  EXPECT_EQ(why, "a back-reference of at most \\999 is supported, not \\44444444444444444444...");
+  EXPECT_FALSE(LogPattern::compile("[\\1234]", &why));
+  EXPECT_EQ(why, "a back-reference of at most \\999 is supported, not \\1234");
+  auto twice = LogPattern::compile("(ab)\\1", &why);
+  ASSERT_TRUE(twice) << why;
+  EXPECT_TRUE(twice->search("xababx"));
+  EXPECT_FALSE(twice->search("xabx"));
   auto p = LogPattern::compile("\\{99999\\}", &why);
   ASSERT_TRUE(p);
   EXPECT_TRUE(p->search("at {99999}"));
