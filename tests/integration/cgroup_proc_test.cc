@@ -121,6 +121,15 @@ class RealCgroups : public ::testing::Test {
     return std::move(std::get<Spawned>(spawned));
   }
 
+  // `--daemonize`'s grandchild writes its pidfile before the child between them exits:
+  // true once only the main process and the daemon are left in the leaf.
+  static bool only_main_and_daemon_left(const CgroupLeaf& leaf) {
+    return wait_until([&] {
+      const std::string procs = test::read_file(leaf.dir + "/cgroup.procs");
+      return std::count(procs.begin(), procs.end(), '\n') == 2;
+    }, 5s);
+  }
+
   std::string relative(const CgroupLeaf& leaf) const { return leaf.dir.substr(host_.v2_mount.size()); }
 
   CgroupHost host_;
@@ -219,12 +228,7 @@ TEST_F(RealCgroups, KillReachesADoubleForkedSessionThatIgnoresTerm) {
   auto spawned = spawn_in(*leaf, {"--daemonize", pidfile, "--pause"});
   ASSERT_TRUE(wait_until([&] { return !test::read_file(pidfile).empty(); }, 5s));
   const auto daemon = test::proc_key(std::stoi(test::read_file(pidfile)));
-  // The grandchild writes its pidfile before the child between them exits: wait until
-  // only the main process and the daemon are left in the leaf.
-  ASSERT_TRUE(wait_until([&] {
-    const std::string procs = test::read_file(leaf->dir + "/cgroup.procs");
-    return std::count(procs.begin(), procs.end(), '\n') == 2;
-  }, 5s)) << test::read_file(leaf->dir + "/cgroup.procs");
+  ASSERT_TRUE(only_main_and_daemon_left(*leaf)) << test::read_file(leaf->dir + "/cgroup.procs");
   EXPECT_NE(::getsid(daemon.pid), spawned.pid) << "it left the session";
   EXPECT_EQ(own_cgroup_of(daemon.pid), relative(*leaf)) << "but not the cgroup";
 
@@ -326,6 +330,7 @@ TEST_F(RealCgroups, LeftoversAreStoppedByLeaf) {
   auto spawned = spawn_in(*leaf, {"--daemonize", pidfile, "--pause"});
   ASSERT_TRUE(wait_until([&] { return !test::read_file(pidfile).empty(); }, 5s));
   const auto daemon = test::proc_key(std::stoi(test::read_file(pidfile)));
+  ASSERT_TRUE(only_main_and_daemon_left(*leaf)) << test::read_file(leaf->dir + "/cgroup.procs");
   // As a new superd sees it: leaves found below the root.
   auto found = tree_->existing_leaves();
   ASSERT_EQ(found.size(), 1u);

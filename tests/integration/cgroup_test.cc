@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <random>
 #include <thread>
@@ -71,6 +72,15 @@ pid_t pid_in(const std::string& file) {
   return text.empty() ? 0 : std::stoi(text);
 }
 
+// `--daemonize`'s grandchild writes its pidfile before the child between them exits:
+// true once only the main process and the daemon are left in the leaf `dir`.
+bool only_main_and_daemon_left(const std::string& dir) {
+  return wait_until([&] {
+    const std::string procs = read_file(dir + "/cgroup.procs");
+    return std::count(procs.begin(), procs.end(), '\n') == 2;
+  }, 5s);
+}
+
 std::string daemonizer(const std::string& pidfile) {
   return "[service.d]\ncommand = " + cmd({"--daemonize", pidfile, "--pause"}) +
          "\nstop_timeout = \"1s\"\nstart_seconds = \"200ms\"\n";
@@ -129,6 +139,7 @@ TEST(Cgroups, ACrashedSuperdsLeftoversAreStoppedByTheirCgroup) {
     ASSERT_TRUE(first.start()) << first.daemon_log();
     ASSERT_TRUE(first.wait_state("d", "running")) << first.daemon_log();
     ASSERT_TRUE(wait_until([&] { return pid_in(pidfile) > 0; }));
+    ASSERT_TRUE(only_main_and_daemon_left(parent.path() + "/d")) << read_file(parent.path() + "/d/cgroup.procs");
     first.kill_hard();
   }
   const auto daemon = proc_key(pid_in(pidfile));
