@@ -30,6 +30,7 @@ std::string notify_dir_of(const SupervisorConfig& settings) {
 ProcessHost::ProcessHost(uv_loop_t* loop, const SupervisorConfig& settings, Events events)
     : loop_(loop), settings_(settings), events_(std::move(events)), readiness_(loop) {
   readiness_.set_notify_dir(notify_dir_of(settings_));
+  readiness_.on_main_pid([this](Slot& slot, pid_t sender, pid_t main) { hand_over_main(slot, sender, main); });
   set_path_trust(settings_.path_trust());
 }
 
@@ -264,24 +265,8 @@ void ProcessHost::on_reaped(const Reaper::Ended& ended) {
     if (it == by_pid_.end()) continue;  // an orphan or a worker of a group: just reaped
     mains.push_back({it->second, pid, wstatus});
     by_pid_.erase(it);
-    running_.erase(pid);
   }
-  for (auto [slot, pid, wstatus] : mains) {
-    std::optional<SpawnFailure> exec_failure;
-    if (slot->exec_status && slot->exec_status_pid == pid) {
-      slot->exec_watch.reset();
-      if (!slot->exec_failure) {
-        ExecOutcome last = read_exec_outcome(slot->exec_status.get(), slot->exec_context);
-        if (last.kind == ExecOutcome::Kind::failed) slot->exec_failure = std::move(last.failure);
-      }
-      exec_failure = std::exchange(slot->exec_failure, std::nullopt);
-      slot->exec_status.reset();
-    }
-    const ExitStatus status = ExitStatus::from_wait_status(wstatus);
-    const std::string cause =
-        slot->cgroup ? slot->cgroup->oom_cause(pid, status, slot->service->config().resources) : "";
-    slot->service->on_exit(pid, status, gone(*slot, pid), exec_failure, cause);
-  }
+  for (auto [slot, pid, wstatus] : mains) end_main(*slot, pid, ExitStatus::from_wait_status(wstatus));
   if (!mains.empty()) save_records();
   for (auto& [done, wstatus] : probes) {
     ExitStatus status = ExitStatus::from_wait_status(wstatus);
@@ -291,6 +276,34 @@ void ProcessHost::on_reaped(const Reaper::Ended& ended) {
   check_groups();
   if (supervisor_) supervisor_->collect_retired();
   if (events_.reaped) events_.reaped();
+}
+
+// Main process `pid` of `slot` ended (reaped, or seen gone through its pidfd). The
+// instance's record goes with it: running.json names the process group it started, whose
+// id is the main pid unless MAINPID= moved it. `cause`: how it ended when the wait status
+// is not known; otherwise the OOM killer, or the status itself.
+void ProcessHost::end_main(Slot& slot, pid_t pid, const ExitStatus& status, std::string cause) {
+  Service& service = *slot.service;
+  const bool current = service.pid() == pid;
+  pid_t owner = current ? service.pgid() : service.old_pid() == pid ? service.old_pgid() : 0;
+  if (owner == 0) owner = pid;
+  running_.erase(owner);
+  if (cause.empty() && slot.cgroup) cause = slot.cgroup->oom_cause(owner, status, service.config().resources);
+  if (current) {
+    slot.main_watch.reset();
+    slot.main_pidfd.reset();
+  }
+  std::optional<SpawnFailure> exec_failure;
+  if (slot.exec_status && slot.exec_status_pid == pid) {
+    slot.exec_watch.reset();
+    if (!slot.exec_failure) {
+      ExecOutcome last = read_exec_outcome(slot.exec_status.get(), slot.exec_context);
+      if (last.kind == ExecOutcome::Kind::failed) slot.exec_failure = std::move(last.failure);
+    }
+    exec_failure = std::exchange(slot.exec_failure, std::nullopt);
+    slot.exec_status.reset();
+  }
+  service.on_exit(pid, status, gone(slot, owner), exec_failure, cause);
 }
 
 // Groups whose main process has ended: are their leftovers all gone now?

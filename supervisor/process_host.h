@@ -121,6 +121,13 @@ class ProcessHost : public SupervisorHost {
   std::optional<SpawnFailure> prepare_io(Slot& slot, const Service& service);
   void adopt_child(Slot& slot, const Service& service, Spawned& child);
   void on_reaped(const Reaper::Ended& ended);
+  void end_main(Slot& slot, pid_t pid, const ExitStatus& status, std::string cause = "");
+  // MAINPID= (process_host_mainpid.cc): `main` becomes the service's main process when it
+  // is one of the service's; a main that is not superd's child is watched by pidfd.
+  void hand_over_main(Slot& slot, pid_t sender, pid_t main);
+  bool belongs_to(Slot& slot, pid_t pid);
+  void watch_main(Slot& slot, pid_t pid);
+  void main_watch_fired(Slot& slot);
   void check_groups();
   // No process of `owner`'s instance is left: its cgroup, or its process group.
   bool gone(Slot& slot, pid_t owner);
@@ -140,7 +147,7 @@ class ProcessHost : public SupervisorHost {
   Readiness readiness_;
   std::unordered_map<const Service*, std::unique_ptr<Slot>> slots_;
   std::unordered_map<pid_t, Slot*> by_pid_;  // main processes not yet reaped
-  std::map<pid_t, RunningRecord> running_;   // what state_dir/running.json says
+  std::map<pid_t, RunningRecord> running_;   // running.json, by the instance's process group
   PathTrust trust_;
   const SafeDir* state_dir_ = nullptr;
   const SavedState* inherited_ = nullptr;  // re-exec, until the supervisor has loaded

@@ -1,6 +1,8 @@
 // ProcessHost across a re-exec (reexec_state.h): what one superd writes down of each slot
 // and how the next one takes the same pipes, sockets, processes and timers up again.
 #include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -60,7 +62,8 @@ SavedService ProcessHost::save(const Service& service) const {
   SavedService out;
   out.name = service.name();
   out.machine = service.snapshot();
-  if (auto it = running_.find(out.machine.pid); it != running_.end()) out.start_time = it->second.start_time;
+  out.start_time = slot.main_start_time;
+  if (auto it = running_.find(out.machine.pgid); it != running_.end()) out.session_start_time = it->second.start_time;
   if (uv_is_active(reinterpret_cast<const uv_handle_t*>(slot.timer.get()))) out.deadline = slot.deadline;
   if (slot.out) out.out = {slot.out->read_fd(), slot.out->write_fd(), slot.out->at_line_start()};
   if (slot.err) out.err = {slot.err->read_fd(), slot.err->write_fd(), slot.err->at_line_start()};
@@ -119,14 +122,20 @@ void ProcessHost::restore(Service& service, const SavedService& saved) {
   slot.status_text = saved.status_text;
   slot.health_failures = saved.health_failures;
   const pid_t pid = saved.machine.pid;
+  const pid_t pgid = saved.machine.pgid ? saved.machine.pgid : pid;  // MAINPID= may have moved pid
   if (saved.machine.main_alive && pid > 0) {
     by_pid_[pid] = &slot;
-    running_[pid] = {service.name(), pid, saved.start_time};
+    slot.main_start_time = saved.start_time;
+    running_[pgid] = {service.name(), pgid, pgid == pid ? saved.start_time : saved.session_start_time};
     set_writer_pid(slot, pid);
+    if (pgid != pid) {  // perhaps not superd's child: watched as when it was named
+      slot.main_pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+      watch_main(slot, pid);
+    }
   }
   if (slot.cgroup && pid > 0 && (saved.machine.main_alive || saved.machine.group_alive)) {
     std::string error;
-    if (!slot.cgroup->adopt(service.config().resources, pid, saved.swap_leaf, &error)) {
+    if (!slot.cgroup->adopt(service.config().resources, pgid, saved.swap_leaf, &error)) {
       spdlog::warn("{}: {}", service.name(), error);
     }
   }
@@ -144,18 +153,15 @@ void ProcessHost::restore(Service& service, const SavedService& saved) {
 void ProcessHost::check_restored() {
   std::vector<std::pair<Slot*, pid_t>> vanished;
   for (const auto& [pid, slot] : by_pid_) {
-    auto it = running_.find(pid);
-    const uint64_t recorded = it == running_.end() ? 0 : it->second.start_time;
+    const uint64_t recorded = slot->main_start_time;
     const auto started = process_start_time(pid);  // nullopt: gone, or a zombie
     const bool exists = ::kill(pid, 0) == 0 || errno == EPERM;
     if (started ? *started != recorded : !exists) vanished.emplace_back(slot, pid);  // a zombie is reaped soon
   }
   for (auto [slot, pid] : vanished) {
     by_pid_.erase(pid);
-    running_.erase(pid);
     spdlog::warn("{}: pid {} is gone and was not reaped here", slot->service->name(), pid);
-    slot->service->on_exit(pid, ExitStatus{true, SIGKILL}, gone(*slot, pid), std::nullopt,
-                           "ended during the re-exec (exit status unknown)");
+    end_main(*slot, pid, ExitStatus{true, SIGKILL}, "ended during the re-exec (exit status unknown)");
   }
   save_records();  // once for every restored service
 }

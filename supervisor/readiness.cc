@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <limits>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
@@ -67,10 +68,13 @@ void Readiness::on_notify(Slot& slot, pid_t sender, const std::string& text) {
     } else if (line.rfind("STATUS=", 0) == 0) {
       slot.status_text = line.substr(7);
     } else if (line.rfind("MAINPID=", 0) == 0) {
-      // superd keeps supervising the process it started (and its whole group).
-      if (std::atoi(line.c_str() + 8) != service.pid()) {
-        spdlog::info("{}: {} noted; superd keeps tracking pid {} and its process group",
-                     service.name(), line, service.pid());
+      const std::string value = line.substr(8);
+      char* end = nullptr;
+      const long pid = std::strtol(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || pid <= 1 || pid > std::numeric_limits<pid_t>::max()) {
+        spdlog::warn("{}: {} from pid {} ignored: not a pid", service.name(), line, sender);
+      } else if (main_pid_) {
+        main_pid_(slot, sender, static_cast<pid_t>(pid));
       }
     }
   }

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 #include <uv.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,9 @@ class Readiness {
   // have made the directories on the way (allow_group_writable).
   void set_notify_dir(std::string dir) { notify_dir_ = std::move(dir); }
   void set_path_trust(PathTrust trust) { trust_ = std::move(trust); }
+  // Who acts on `MAINPID=N` from a process of the slot's service (the process host).
+  using MainPidFn = std::function<void(Slot& slot, pid_t sender, pid_t main)>;
+  void on_main_pid(MainPidFn fn) { main_pid_ = std::move(fn); }
 
   // The slot's notify socket when its service has `ready = "notify"` (opened once),
   // none otherwise.
@@ -54,6 +58,7 @@ class Readiness {
   std::string notify_dir_;
   PathTrust trust_;
   std::unordered_map<pid_t, ExecProbe> probes_;  // running `exec` checks, by pid
+  MainPidFn main_pid_;
 };
 
 }  // namespace superd

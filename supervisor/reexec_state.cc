@@ -128,6 +128,7 @@ Keys<SavedService> machine_keys() {
       {"reason", TEXT(machine.reason)},
       {"last_exit", TEXT(machine.last_exit)},
       {"pid", NUMBER(machine.pid)},
+      {"pgid", NUMBER(machine.pgid)},
       {"main_alive", FLAG(machine.main_alive)},
       {"group_alive", FLAG(machine.group_alive)},
       {"stop_sent", FLAG(machine.stop_sent)},
@@ -167,6 +168,7 @@ Keys<SavedService> machine_keys() {
 Keys<SavedService> slot_keys() {
   return {
       {"start_time", NUMBER(start_time)},
+      {"session_start_time", NUMBER(session_start_time)},
       {"deadline",
        {[](const SavedService& s) -> std::optional<std::string> {
           if (!s.deadline) return std::nullopt;

@@ -32,6 +32,7 @@ struct SavedService {
   std::string name;
   ServiceSnapshot machine;
   uint64_t start_time = 0;              // of machine.pid: /proc/PID/stat field 22
+  uint64_t session_start_time = 0;      // of machine.pgid (0: the same process as pid)
   std::optional<TimePoint> deadline;    // the current instance's timer, if armed
   bool pending_start = false;           // queued, waiting for its `after`
   SavedPipe out, err;                   // err absent: stderr goes to stdout's pipe

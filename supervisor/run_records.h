@@ -20,7 +20,9 @@ namespace superd {
 
 struct RunningRecord {
   std::string service;
-  pid_t pid = 0;            // main pid == process group id == session id (setsid)
+  // The process superd started: its pid is the process group and session id (setsid).
+  // A main process MAINPID= named later is of that session; the record stays this one.
+  pid_t pid = 0;
   uint64_t start_time = 0;  // clock ticks since boot, /proc/PID/stat field 22
 };
 

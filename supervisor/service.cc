@@ -164,11 +164,11 @@ void Service::on_exit(pid_t pid, const ExitStatus& status, bool group_empty,
 }
 
 void Service::on_group_empty(pid_t pgid) {
-  if (old_ && !old_->main_alive && old_->group_alive && pgid == old_->pid) {
+  if (old_ && !old_->main_alive && old_->group_alive && pgid == old_->pgid) {
     old_->group_alive = false;
     return old_gone();
   }
-  if (!current_.group_alive || current_.main_alive || pgid != current_.pid) return;
+  if (!current_.group_alive || current_.main_alive || pgid != current_.pgid) return;
   current_.group_alive = false;
   if (state_ == State::stopping) settle();
 }
@@ -218,6 +218,12 @@ void Service::on_exec_succeeded(pid_t pid) {
   host_.progressed(*this);
 }
 
+bool Service::on_main_pid(pid_t pid) {
+  if (!current_.main_alive || pid <= 0 || (state_ != State::starting && state_ != State::running)) return false;
+  current_.pid = pid;
+  return true;
+}
+
 void Service::on_ready_failed(const std::string& reason) {
   if (state_ != State::starting) return;
   ready_failed_ = reason;
@@ -233,14 +239,14 @@ void Service::send_stop(Instance& instance, Target target) {
     host_.signal_process(instance.pid, config_.stop_signal);
     host_.signal_process(instance.pid, SIGCONT);
   } else {
-    host_.signal_group(instance.pid, config_.stop_signal);
-    host_.signal_group(instance.pid, SIGCONT);
+    host_.signal_group(instance.pgid, config_.stop_signal);
+    host_.signal_group(instance.pgid, SIGCONT);
   }
 }
 
 void Service::send_kill(Instance& instance) {
   instance.kill_sent = true;
-  host_.signal_group(instance.pid, SIGKILL);
+  host_.signal_group(instance.pgid, SIGKILL);
 }
 
 void Service::launch(const std::string& why) {
@@ -260,6 +266,7 @@ void Service::launch(const std::string& why) {
     return enter(State::fatal, result.failure->reason);
   }
   current_ = Instance{.pid = result.pid,
+                      .pgid = result.pid,
                       .main_alive = true,
                       .group_alive = true,
                       .spawned_at = host_.now()};

@@ -75,6 +75,7 @@ struct ServiceSnapshot {
   std::string reason;
   std::string last_exit;
   pid_t pid = 0;
+  pid_t pgid = 0;  // the process group and session; 0 in an older state: the same as pid
   bool main_alive = false;
   bool group_alive = false;
   bool stop_sent = false;
@@ -136,6 +137,11 @@ class Service {
   void on_ready_failed(const std::string& reason);
   // The exec of main process `pid` succeeded (its status pipe closed without a report).
   void on_exec_succeeded(pid_t pid);
+  // The service named another process of its own as its main process (MAINPID= on its
+  // notify socket; the host checked that `pid` is in its session or cgroup): from now on
+  // that pid's exit is the service's, and the one superd started may end unnoticed. Only
+  // while starting or running; false (nothing changes) otherwise.
+  bool on_main_pid(pid_t pid);
 
   // Re-exec: what this machine is now, and the same machine again in a new superd. A
   // restore calls nothing of the host: the host re-arms timers and checks itself.
@@ -150,12 +156,13 @@ class Service {
   State state() const { return state_; }
   bool want_up() const { return want_up_; }
   pid_t pid() const { return current_.main_alive ? current_.pid : 0; }
-  pid_t pgid() const { return current_.group_alive ? current_.pid : 0; }  // == main pid
+  // The process group (and session) superd started; the main pid unless MAINPID moved it.
+  pid_t pgid() const { return current_.group_alive ? current_.pgid : 0; }
   // True while a process of this service may still exist.
   bool has_processes() const { return current_.alive() || old_.has_value(); }
   // The instance being replaced by a start-new-first restart, if any.
   pid_t old_pid() const { return old_ && old_->main_alive ? old_->pid : 0; }
-  pid_t old_pgid() const { return old_ && old_->group_alive ? old_->pid : 0; }
+  pid_t old_pgid() const { return old_ && old_->group_alive ? old_->pgid : 0; }
   // Why the last restart failed while the old instance kept serving ("" when it did not).
   const std::string& restart_failure() const { return restart_failure_; }
   bool can_swap() const;
@@ -177,7 +184,8 @@ class Service {
  private:
   // One process group this service started: its main process and whatever it forked.
   struct Instance {
-    pid_t pid = 0;
+    pid_t pid = 0;   // the main process: the one started, or the one MAINPID named
+    pid_t pgid = 0;  // the process group and session of the one started (its pid)
     bool main_alive = false;
     bool group_alive = false;  // a process of the group (or cgroup) may remain
     bool stop_sent = false;    // stop_signal went to it

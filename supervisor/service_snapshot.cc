@@ -12,6 +12,7 @@ ServiceSnapshot Service::snapshot() const {
   s.reason = reason_;
   s.last_exit = last_exit_;
   s.pid = current_.pid;
+  s.pgid = current_.pgid;
   s.main_alive = current_.main_alive;
   s.group_alive = current_.group_alive;
   s.stop_sent = current_.stop_sent;
@@ -37,6 +38,7 @@ void Service::restore(const ServiceSnapshot& s) {
   last_exit_ = s.last_exit;
   current_ = Instance{};
   current_.pid = s.pid;
+  current_.pgid = s.pgid != 0 ? s.pgid : s.pid;
   current_.main_alive = s.main_alive;
   current_.group_alive = s.group_alive;
   current_.stop_sent = s.stop_sent;

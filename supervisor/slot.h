@@ -7,6 +7,8 @@
 #include <sys/types.h>
 #include <uv.h>
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,6 +45,14 @@ struct Slot {
   std::vector<ListenEndpoint> listen_specs;  // what `listeners` were opened for
   std::string listen_error;               // why they could not be opened
   std::unique_ptr<NotifySocket> notify;   // ready = "notify"
+  // The main process's /proc start time (running.json records the process group's).
+  uint64_t main_start_time = 0;
+  // A main process named by MAINPID= that is not superd's child (yet): its pidfd,
+  // watched for its end. A child of superd is reaped as usual; this one may be reaped by
+  // its own parent, its exit status then unknown.
+  UniqueFd main_pidfd;
+  UvHandle<uv_poll_t> main_watch;
+  std::function<void()> main_ended;  // main_watch's callback (the process host's)
   std::string status_text;                // last STATUS= from the service
   std::shared_ptr<CheckRunner> ready_runner;
   std::shared_ptr<CheckRunner> health_runner;
@@ -62,6 +72,8 @@ struct Slot {
   // Close every handle (callbacks stop; memory goes in the close callbacks).
   void close_all() {
     exec_watch.reset();
+    main_watch.reset();
+    main_pidfd.reset();
     timer.reset();
     old_timer.reset();
     if (out) out->drain();

@@ -56,6 +56,9 @@ std::string cmd(const std::vector<std::string>& args);
 // other test using this harness (or the e2e suite, which takes the same locks) gets it,
 // nor a second call in the same test.
 int free_port();
+// One HTTP/1.0 GET on 127.0.0.1:PORT; the whole response, or "" when nothing answers
+// (2 s to read).
+std::string http_get(int port, const std::string& path);
 
 class TempDir {
  public:

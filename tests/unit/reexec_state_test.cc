@@ -28,6 +28,7 @@ SavedState sample() {
   app.machine.reason = "a reason\nwith a newline and a \\ backslash";
   app.machine.last_exit = "killed by signal KILL";
   app.machine.pid = 4242;
+  app.machine.pgid = 4200;  // MAINPID= named another process of its session
   app.machine.main_alive = app.machine.group_alive = app.machine.exec_ok = true;
   app.machine.spawned_at = at_ns(123456000000000);
   app.machine.was_running = app.machine.launched_before = true;
@@ -36,6 +37,7 @@ SavedState sample() {
   app.machine.quick_failures = 1;
   app.machine.restarts = 7;
   app.start_time = 998877;
+  app.session_start_time = 998800;
   app.deadline = at_ns(123999000000000);
   app.out = {10, 11, false};
   app.err = {12, 13, true};
@@ -66,6 +68,8 @@ TEST(ReexecState, WhatIsWrittenIsReadBack) {
   ASSERT_EQ(after.services.size(), 2u);
   const SavedService& app = after.services[0];
   EXPECT_EQ(app.machine.reason, before.services[0].machine.reason);
+  EXPECT_EQ(app.machine.pgid, 4200);
+  EXPECT_EQ(app.session_start_time, 998800u);
   EXPECT_EQ(app.machine.since, before.services[0].machine.since);
   EXPECT_EQ(app.deadline, before.services[0].deadline);
   ASSERT_TRUE(app.machine.exit);

@@ -291,6 +291,65 @@ TEST_F(Fixture, RunningKillMinusNineOfMasterStopsWorkersBeforeRespawn) {
   EXPECT_EQ(host.spawned.size(), 2u);
 }
 
+// ---- MAINPID hand-over ---------------------------------------------------------
+
+// gunicorn's USR2: the old master (100) forks a new one (150) in its session, which says
+// MAINPID=150; the old one then leaves. Its exit is not the service's; the new one's is.
+TEST_F(Fixture, MainPidHandOverFollowsTheNewMasterAndKeepsTheGroup) {
+  config.stop_mode = StopMode::main;
+  make();
+  run_up();
+  ASSERT_TRUE(svc->on_main_pid(150));
+  EXPECT_EQ(svc->pid(), 150);
+  EXPECT_EQ(svc->pgid(), 100) << "the process group superd started stays the instance's";
+  svc->on_exit(100, kClean, /*group_empty=*/false);  // the old master, after QUIT
+  EXPECT_EQ(svc->state(), State::running);
+  EXPECT_EQ(host.spawned.size(), 1u) << "not mistaken for a crash";
+  svc->stop();
+  ASSERT_EQ(host.process_signals.at(0), (std::pair<pid_t, int>{150, SIGTERM})) << "stop_mode main: the new master";
+  host.fire(*svc);
+  EXPECT_EQ(host.group_signals.back(), (std::pair<pid_t, int>{100, SIGKILL})) << "KILL: the group";
+  svc->on_exit(150, kKilled, /*group_empty=*/true);
+  EXPECT_EQ(svc->state(), State::stopped);
+}
+
+TEST_F(Fixture, TheNewMainPidsExitIsTheServicesAndRestartsIt) {
+  run_up();
+  host.advance(5s);
+  ASSERT_TRUE(svc->on_main_pid(150));
+  svc->on_exit(150, kKilled, /*group_empty=*/false);
+  EXPECT_EQ(svc->state(), State::stopping) << "its group is stopped first";
+  EXPECT_EQ(host.group_signals.at(0), (std::pair<pid_t, int>{100, SIGTERM}));
+  svc->on_group_empty(100);
+  EXPECT_EQ(svc->state(), State::starting);
+  EXPECT_EQ(host.spawned.size(), 2u);
+  EXPECT_EQ(svc->pgid(), 101);
+}
+
+TEST_F(Fixture, MainPidIsRefusedWhenNothingRunsOrWhileStopping) {
+  EXPECT_FALSE(svc->on_main_pid(150));
+  run_up();
+  svc->stop();
+  EXPECT_FALSE(svc->on_main_pid(150));
+  EXPECT_EQ(svc->pid(), 100);
+}
+
+TEST_F(Fixture, ASnapshotKeepsTheHandedOverMainPidApartFromTheGroup) {
+  run_up();
+  ASSERT_TRUE(svc->on_main_pid(150));
+  const ServiceSnapshot saved = svc->snapshot();
+  EXPECT_EQ(saved.pid, 150);
+  EXPECT_EQ(saved.pgid, 100);
+  Service again(config, host);
+  again.restore(saved);
+  EXPECT_EQ(again.pid(), 150);
+  EXPECT_EQ(again.pgid(), 100);
+  ServiceSnapshot older = saved;  // a state written before pgid was saved
+  older.pgid = 0;
+  again.restore(older);
+  EXPECT_EQ(again.pgid(), 150);
+}
+
 // ---- stopping ------------------------------------------------------------------
 
 TEST_F(Fixture, StoppingTimeoutKillsTheGroup) {

@@ -35,6 +35,9 @@
  *   --exit CODE         exit with CODE now
  *   --kill-self SIG     raise SIG
  *   --notify TEXT       send TEXT as a datagram to $NOTIFY_SOCKET
+ *   --hand-over FILE    fork a child that writes its pid to FILE, sends
+ *                       "MAINPID=<its pid>\nREADY=1" and pauses; this process then
+ *                       pauses without ever reaping it (a binary upgrade's old master)
  *   --hup-print TEXT    from now on, write TEXT and a newline to stdout on each SIGHUP
  *   --usr1-print TEXT   from now on, write TEXT and a newline to stdout on each SIGUSR1
  *   --daemonize FILE    double-fork: a grandchild in a session of its own (setsid)
@@ -301,6 +304,19 @@ static void notify(const char* text) {
   socklen_t alen = offsetof(struct sockaddr_un, sun_path) + strlen(path);
   if (sendto(fd, text, strlen(text), 0, (struct sockaddr*)&addr, alen) < 0) perror("sendto");
   close(fd);
+}
+
+static void hand_over(const char* pidfile) {
+  pid_t child = fork();
+  if (child == 0) {
+    char text[64];
+    snprintf(text, sizeof text, "%d\n", (int)getpid());
+    write_file_atomic(pidfile, text);
+    snprintf(text, sizeof text, "MAINPID=%d\nREADY=1", (int)getpid());
+    notify(text);
+    for (;;) pause();
+  }
+  for (;;) pause();
 }
 
 static void probe_result(const char* what, const char* arg, int rc) {
@@ -694,6 +710,7 @@ static int run(int argc, char** argv) {
     else if (!strcmp(a, "--exit")) exit(atoi(v));
     else if (!strcmp(a, "--kill-self")) raise(atoi(v)), i++;
     else if (!strcmp(a, "--notify")) notify(v), i++;
+    else if (!strcmp(a, "--hand-over")) hand_over(v), i++;
     else if (!strcmp(a, "--hup-print")) print_on(SIGHUP, v), i++;
     else if (!strcmp(a, "--usr1-print")) print_on(SIGUSR1, v), i++;
     else if (!strcmp(a, "--try-write")) try_write(v), i++;
