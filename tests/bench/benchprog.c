@@ -13,6 +13,8 @@
  *   -l N      write N lines "line I xxx...\n" of exactly BYTES each to stdout, fast
  *   -d FILE   append "PID NOW_NS" to FILE (after -l: when the last line was written)
  *   -x CODE   exit with CODE (after appending "PID EXIT_NS" to the -e FILE, if any)
+ *   -a        accept connections on fd 3 (a listening socket the supervisor holds) for
+ *             ever, writing "ok\n" to each and closing it
  *   (then)    wait for signals forever
  *
  *   benchprog --respawn-floor N FILE   the least any supervisor can do: start
@@ -34,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -221,6 +224,17 @@ int main(int argc, char** argv) {
     } else if (!strcmp(a, "-l")) {
       lines(atol(v), width);
       i++;
+    } else if (!strcmp(a, "-a")) {
+      for (;;) {
+        int c = accept4(3, NULL, NULL, SOCK_CLOEXEC);
+        if (c < 0) {
+          if (errno == EINTR || errno == ECONNABORTED) continue;
+          perror("benchprog: accept on fd 3");
+          return 1;
+        }
+        (void)!write(c, "ok\n", 3);
+        close(c);
+      }
     } else if (!strcmp(a, "-x")) {
       if (exit_file) {
         struct timespec now;
