@@ -114,6 +114,8 @@ std::optional<uint64_t> process_start_time(pid_t pid) {
   return st->start_time;
 }
 
+bool session_alive(pid_t sid) { return !session_members(sid, 0).empty(); }
+
 LeftoverKind find_leftover(pid_t pid, uint64_t start_time) {
   auto st = read_stat(pid);
   if (st && st->state != 'Z') {

@@ -44,6 +44,11 @@ enum class LeftoverKind {
 };
 LeftoverKind find_leftover(pid_t pid, uint64_t start_time);
 
+// Whether a process of session `sid` still runs (zombies do not count): for a group whose
+// processes are not superd's children, which kill(-pgid, 0) would see until someone else
+// reaps them.
+bool session_alive(pid_t sid);
+
 struct Leftover {
   std::string service;
   pid_t pid = 0;  // main pid == process group id == session id (setsid)

@@ -140,7 +140,9 @@ bool Daemon::prepare(std::string* error) {
   config_ = with_saved_counts(config_);
   setup_cgroups_before_first_spawn();
   if (!options_.state) {
-    // After a re-exec these are this superd's own services, not leftovers.
+    // After a re-exec these are this superd's own services, not leftovers; after a crash
+    // under systemd, those it can adopt are not either.
+    adopt_after_crash();
     stop_cgroup_leftovers_of_previous_run();
     stop_leftovers_of_previous_run();
   }
@@ -297,7 +299,12 @@ void Daemon::stop_leftovers_of_previous_run() {
                  "previous superd",
                  warning);
   }
+  std::vector<RunningRecord> kept;
   for (const auto& rec : records) {
+    if (adopted(rec.service)) {
+      kept.push_back(rec);
+      continue;
+    }
     const LeftoverKind kind = find_leftover(rec.pid, rec.start_time);
     if (kind == LeftoverKind::none) continue;  // gone, or the pid was reused
     Leftover l{rec.service, rec.pid, SIGTERM, true, std::chrono::milliseconds(10000),
@@ -316,7 +323,7 @@ void Daemon::stop_leftovers_of_previous_run() {
   sd_notify(0, "STATUS=stopping what a previous superd left running");
   for (const auto& line : stop_leftovers(leftovers)) spdlog::warn("{}", line);
   std::string error;
-  if (!save_running(state_dir_, trust, {}, &error)) spdlog::warn("{}", error);
+  if (!save_running(state_dir_, trust, kept, &error)) spdlog::warn("{}", error);
 }
 
 // Once, before anything is spawned: superd moves itself into ROOT/supervisor (no
@@ -345,6 +352,7 @@ void Daemon::stop_cgroup_leftovers_of_previous_run() {
   if (!cgroups_.used()) return;
   std::vector<CgroupLeftover> leftovers;
   for (auto& leaf : cgroups_.tree->existing_leaves()) {
+    if (adopted_leaf(leaf.name)) continue;
     CgroupLeftover l{leaf};
     for (const auto& s : config_.services) {
       if (leaf.name == cgroup_leaf_name(s.name) || leaf.name == cgroup_leaf_name(s.name, true)) {

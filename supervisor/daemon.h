@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include <memory>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -39,7 +40,10 @@ struct DaemonOptions {
   // The binary superd runs from, for `superctl reexec` ("" : reexec is refused).
   std::string exe;
   // Re-exec: the state the previous superd of this process wrote (reexec_state.h).
+  // After a crash under systemd: the adopted services (adoption.h), set by the daemon.
   std::optional<SavedState> state;
+  // What systemd's fd store handed back (LISTEN_FDNAMES), by name.
+  std::map<std::string, int> stored_fds;
 };
 
 class Daemon {
@@ -61,6 +65,11 @@ class Daemon {
   Config with_saved_counts(const Config& loaded);
   std::optional<gid_t> socket_gid(const std::string& group, std::string* error) const;
   void stop_leftovers_of_previous_run();
+  // After a crash under systemd (daemon_adopt.cc): options_.state becomes the services
+  // the fd store lets this superd adopt; those are then no leftovers.
+  void adopt_after_crash();
+  bool adopted(const std::string& service) const;
+  bool adopted_leaf(const std::string& leaf) const;
   void stop_cgroup_leftovers_of_previous_run();
   void setup_cgroups_before_first_spawn();
   void update_notify();  // READY=1 once boot is done, STATUS= as counts change

@@ -207,8 +207,13 @@ void Daemon::restore_services() {
     if (!saved_names.count(s->name()) && control_.effective_enabled(s->config())) pending.push_back(s->name());
   }
   ready_sent_ = state.ready_sent;
-  spdlog::info("superd {} re-executed (#{}): {} services taken over, none restarted, socket {}",
-               SUPERD_VERSION, state.reexecs, restored, config_.supervisor.socket);
+  if (state.adopted) {
+    spdlog::info("superd {} supervising {} services, {} adopted from the superd that crashed, socket {}",
+                 SUPERD_VERSION, supervisor_.in_order().size(), restored, config_.supervisor.socket);
+  } else {
+    spdlog::info("superd {} re-executed (#{}): {} services taken over, none restarted, socket {}",
+                 SUPERD_VERSION, state.reexecs, restored, config_.supervisor.socket);
+  }
   supervisor_.resume(pending);
   host_.reap_now();
   host_.check_restored();

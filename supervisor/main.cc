@@ -14,6 +14,7 @@
 
 #include "supervisor/cgroups.h"
 #include "supervisor/config_load.h"
+#include "supervisor/adoption.h"
 #include "supervisor/daemon.h"
 #include "supervisor/reexec_check.h"
 #include "supervisor/reexec_state.h"
@@ -155,6 +156,7 @@ int main(int argc, char** argv) {
   if (reexec_check) return check_for_reexec(config_path);
   std::vector<std::string> state_notes;
   if (state_fd >= 0) options.state = take_state(state_fd, &state_notes);
+  else options.stored_fds = superd::take_stored_fds();  // systemd's fd store, after a crash
   options.exe = own_exe();
 
   auto loaded = superd::load_config_file(config_path);

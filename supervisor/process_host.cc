@@ -57,6 +57,7 @@ void ProcessHost::close_all() {
   if (reaper_) reaper_->unref();
   for (auto& [service, slot] : slots_) slot->close_all();
   readiness_.clear();
+  recheck_timer_.reset();
 }
 
 void ProcessHost::release() {
@@ -87,7 +88,27 @@ void ProcessHost::attach(Service& service) {
     slot->cgroup = std::make_unique<ServiceCgroup>(
         *cgroups_, loop_, service.name(), [this, raw](pid_t owner) { on_cgroup_empty(*raw, owner); });
   }
+  store_fds(*slot);
   slots_[&service] = std::move(slot);
+}
+
+void ProcessHost::store_fds(const Slot& slot) {
+  if (!FdStore::available()) return;
+  const std::string& name = slot.service->name();
+  FdStore::Named fds;
+  if (slot.out) {
+    fds.emplace_back(name + ".out.r", slot.out->read_fd());
+    fds.emplace_back(name + ".out.w", slot.out->write_fd());
+  }
+  if (slot.err) {
+    fds.emplace_back(name + ".err.r", slot.err->read_fd());
+    fds.emplace_back(name + ".err.w", slot.err->write_fd());
+  }
+  for (size_t k = 0; k < slot.listeners.size(); ++k) {
+    fds.emplace_back(name + ".listen." + std::to_string(k), slot.listeners[k].get());
+  }
+  if (slot.notify) fds.emplace_back(name + ".notify", slot.notify->fd());
+  fd_store_.sync(name, fds);
 }
 
 void ProcessHost::reconfigure(Service& service, const ServiceConfig& before) {
@@ -103,6 +124,7 @@ void ProcessHost::reconfigure(Service& service, const ServiceConfig& before) {
   open_listeners(slot);  // same `listen`: the same sockets; changed: rebound
   readiness_.open_notify(slot);
   if (slot.cgroup) slot.cgroup->reconfigure(before.resources, c.resources);
+  store_fds(slot);
 }
 
 void ProcessHost::retiring(Service& service) { events_.retiring(service.name()); }
@@ -113,6 +135,7 @@ void ProcessHost::detach(Service& service) {
   for (auto p = by_pid_.begin(); p != by_pid_.end();) {
     p = p->second == it->second.get() ? by_pid_.erase(p) : std::next(p);
   }
+  fd_store_.forget(service.name());
   it->second->close_all();
   slots_.erase(it);
 }
@@ -123,6 +146,15 @@ void ProcessHost::open_listeners(Slot& slot) {
   slot.listeners.clear();
   slot.listen_specs.clear();
   slot.listen_error.clear();
+  if (auto handed = handed_listeners_.find(c.name); handed != handed_listeners_.end()) {
+    const bool fits = handed->second.size() == c.listen.size();
+    for (int fd : handed->second) fits ? (void)slot.listeners.emplace_back(fd) : (void)::close(fd);
+    handed_listeners_.erase(handed);
+    if (fits) {
+      slot.listen_specs = c.listen;
+      return;
+    }
+  }
   // Unix sockets belong to the service's user, so its processes may use them.
   uid_t owner = 0;
   gid_t group = 0;
@@ -219,7 +251,7 @@ void ProcessHost::release_leaves(Slot& slot) {
 
 bool ProcessHost::gone(Slot& slot, pid_t owner) {
   if (slot.cgroup) return !slot.cgroup->populated(owner);
-  return !group_exists(owner);
+  return slot.foreign ? !session_alive(owner) : !group_exists(owner);
 }
 
 void ProcessHost::on_cgroup_empty(Slot& slot, pid_t owner) {
@@ -308,6 +340,7 @@ void ProcessHost::end_main(Slot& slot, pid_t pid, const ExitStatus& status, std:
 
 // Groups whose main process has ended: are their leftovers all gone now?
 void ProcessHost::check_groups() {
+  bool recheck = false;
   for (auto& [service, slot_ptr] : slots_) {
     Slot& slot = *slot_ptr;
     Service& s = *slot.service;
@@ -315,6 +348,9 @@ void ProcessHost::check_groups() {
     if (s.old_pid() == 0 && s.old_pgid() != 0 && gone(slot, s.old_pgid())) {
       s.on_group_empty(s.old_pgid());
     }
+    // Nothing reaps an adopted group's last processes here, and without a cgroup
+    // nothing says when they are gone: looked at again shortly.
+    if (slot.foreign && !slot.cgroup && s.pid() == 0 && s.pgid() != 0) recheck = true;
     std::erase_if(slot.old_outputs, [&s](auto& entry) {
       if (entry.first != 0 && (entry.first == s.pgid() || entry.first == s.old_pgid())) {
         return false;
@@ -323,6 +359,21 @@ void ProcessHost::check_groups() {
       return true;
     });
   }
+  if (recheck) arm_recheck();
+}
+
+void ProcessHost::arm_recheck() {
+  if (!recheck_timer_.initialized()) {
+    uv_timer_init(loop_, recheck_timer_.get());
+    recheck_timer_.mark_initialized();
+  }
+  recheck_timer_->data = this;
+  uv_timer_start(recheck_timer_.get(), [](uv_timer_t* t) {
+    auto* self = static_cast<ProcessHost*>(t->data);
+    if (!self) return;
+    self->check_groups();
+    if (self->supervisor_) self->supervisor_->collect_retired();
+  }, 100, 0);
 }
 
 void ProcessHost::save_records() {

@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "proc/reaper.h"
+#include "supervisor/fd_store.h"
 #include "supervisor/config.h"
 #include "supervisor/log_outputs.h"
 #include "supervisor/readiness.h"
@@ -78,6 +79,9 @@ class ProcessHost : public SupervisorHost {
   bool outputs_idle() const;
   SavedService save(const Service& service) const;
   void set_inherited(const SavedState* state) { inherited_ = state; }
+  // After a crash under systemd: `listen` sockets the fd store gave back for services it
+  // did not adopt (adoption.h); each service's first open_listeners() takes its own.
+  void set_handed_listeners(std::map<std::string, std::vector<int>> fds) { handed_listeners_ = std::move(fds); }
   void restore(Service& service, const SavedService& saved);
   // After the first reap of the new superd: a restored main process that is neither
   // running nor was reaped (it is not this superd's child any more) has ended, with an
@@ -129,6 +133,7 @@ class ProcessHost : public SupervisorHost {
   void watch_main(Slot& slot, pid_t pid);
   void main_watch_fired(Slot& slot);
   void check_groups();
+  void arm_recheck();  // check_groups() again in 100 ms (adopted groups without a cgroup)
   // No process of `owner`'s instance is left: its cgroup, or its process group.
   bool gone(Slot& slot, pid_t owner);
   void on_cgroup_empty(Slot& slot, pid_t owner);
@@ -136,6 +141,8 @@ class ProcessHost : public SupervisorHost {
   void save_records();
   const SavedService* inherited(const std::string& name) const;
   void adopt_io(Slot& slot, const SavedService& saved);
+  // What the slot holds, in systemd's fd store when there is one (fd_store.h).
+  void store_fds(const Slot& slot);
 
   uv_loop_t* loop_;
   SupervisorConfig settings_;
@@ -152,6 +159,9 @@ class ProcessHost : public SupervisorHost {
   const SafeDir* state_dir_ = nullptr;
   const SavedState* inherited_ = nullptr;  // re-exec, until the supervisor has loaded
   std::unordered_map<pid_t, std::function<void(int)>> helpers_;  // watch_child()
+  FdStore fd_store_;
+  UvHandle<uv_timer_t> recheck_timer_;
+  std::map<std::string, std::vector<int>> handed_listeners_;
 };
 
 }  // namespace superd

@@ -70,6 +70,7 @@ void ProcessHost::watch_main(Slot& slot, pid_t pid) {
     return;
   }
   slot.main_watch.mark_initialized();
+  spdlog::debug("{}: watching main pid {} by pidfd {}", slot.service->name(), pid, slot.main_pidfd.get());
   slot.main_watch->data = &slot;
   slot.main_ended = [this, &slot] { main_watch_fired(slot); };
   uv_poll_start(slot.main_watch.get(), UV_READABLE, [](uv_poll_t* h, int, int) {
@@ -82,6 +83,7 @@ void ProcessHost::watch_main(Slot& slot, pid_t pid) {
 // it is superd's child by now; otherwise its parent reaps it and how it ended is unknown.
 void ProcessHost::main_watch_fired(Slot& slot) {
   const pid_t pid = slot.service->pid();
+  spdlog::debug("{}: main pid {} ended (pidfd)", slot.service->name(), pid);
   if (pid == 0 || by_pid_.find(pid) == by_pid_.end()) {  // reaped already
     slot.main_watch.reset();
     slot.main_pidfd.reset();

@@ -128,7 +128,8 @@ void ProcessHost::restore(Service& service, const SavedService& saved) {
     slot.main_start_time = saved.start_time;
     running_[pgid] = {service.name(), pgid, pgid == pid ? saved.start_time : saved.session_start_time};
     set_writer_pid(slot, pid);
-    if (pgid != pid) {  // perhaps not superd's child: watched as when it was named
+    slot.foreign = saved.adopted;
+    if (pgid != pid || saved.adopted) {  // perhaps not superd's child: watched by pidfd
       slot.main_pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
       watch_main(slot, pid);
     }

@@ -41,6 +41,9 @@ struct SavedService {
   std::string status_text;              // the last STATUS= the service sent
   int health_failures = 0;
   bool swap_leaf = false;               // its instance runs in the NAME~swap cgroup leaf
+  // Adopted after a crash (adoption.h), not handed over by a re-exec: its processes are
+  // not this superd's children. Never written into a state.
+  bool adopted = false;
 };
 
 struct SavedState {
@@ -51,6 +54,7 @@ struct SavedState {
   int reexecs = 0;           // how many times this superd has re-executed, this one included
   std::string cgroup_own_v2, cgroup_own_v2_dir;  // where the first superd's cgroup was (cgroups.h)
   std::vector<SavedService> services;
+  bool adopted = false;  // built by plan_adoption() after a crash, not by a re-exec
 };
 
 std::string encode_state(const SavedState& state);

@@ -53,6 +53,9 @@ struct Slot {
   UniqueFd main_pidfd;
   UvHandle<uv_poll_t> main_watch;
   std::function<void()> main_ended;  // main_watch's callback (the process host's)
+  // Adopted after a crash (adoption.h): its processes are not superd's children, so a
+  // zombie of its group may wait for another reaper; "gone" is read from /proc.
+  bool foreign = false;
   std::string status_text;                // last STATUS= from the service
   std::shared_ptr<CheckRunner> ready_runner;
   std::shared_ptr<CheckRunner> health_runner;

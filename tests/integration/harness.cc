@@ -357,11 +357,30 @@ Superd::~Superd() {
 bool Superd::start(const std::vector<std::string>& extra_env, std::string* why) {
   const std::string bin = binary_.empty() ? superd_bin() : binary_;  // before fork: the child only makes syscalls
   int err = ::open(stderr_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  // systemd's way of passing fds, built before fork; the child writes its own pid in.
+  std::string fd_count = "LISTEN_FDS=" + std::to_string(listen_fds_.size());
+  std::string fd_names = "LISTEN_FDNAMES=";
+  for (const auto& [name, fd] : listen_fds_) fd_names += (fd_names.back() == '=' ? "" : ":") + name;
+  char listen_pid[32] = "LISTEN_PID=";
+  std::vector<int> high(listen_fds_.size(), -1);  // where they wait, out of the way of 3..
   pid_ = ::fork();
   if (pid_ == 0) {
     ::dup2(err, 2);
     ::dup2(stdout_fd_ >= 0 ? stdout_fd_ : err, 1);
     for (const auto& e : extra_env) ::putenv(const_cast<char*>(e.c_str()));
+    if (!listen_fds_.empty()) {
+      for (size_t i = 0; i < high.size(); ++i) high[i] = ::fcntl(listen_fds_[i].second, F_DUPFD_CLOEXEC, 100);
+      for (size_t i = 0; i < high.size(); ++i) ::dup2(high[i], 3 + static_cast<int>(i));  // dup2: no CLOEXEC
+      char digits[16];
+      int n = 0;
+      for (pid_t p = ::getpid(); p > 0; p /= 10) digits[n++] = static_cast<char>('0' + p % 10);
+      char* at = listen_pid + 11;
+      while (n > 0) *at++ = digits[--n];
+      *at = '\0';
+      ::putenv(fd_count.data());
+      ::putenv(fd_names.data());
+      ::putenv(listen_pid);
+    }
     if (nofile_limit_ > 0) {
       rlimit rl{nofile_limit_, nofile_limit_};
       ::setrlimit(RLIMIT_NOFILE, &rl);

@@ -161,6 +161,9 @@ class Superd {
   void set_stdout_fd(int fd) { stdout_fd_ = fd; }
   // Run superd from this path instead of superd_bin() (a copy a test may replace).
   void set_binary(std::string path) { binary_ = std::move(path); }
+  // Give the next start these fds as systemd would (at 3.., LISTEN_FDS, LISTEN_FDNAMES,
+  // LISTEN_PID); the fds stay the test's.
+  void set_listen_fds(std::vector<std::pair<std::string, int>> fds) { listen_fds_ = std::move(fds); }
   pid_t pid() const { return pid_; }
   // superd (our child, so its pid cannot be reused before we reap it) has not exited.
   bool alive() const;
@@ -193,6 +196,7 @@ class Superd {
   std::string binary_;
   unsigned long nofile_limit_ = 0;
   int stdout_fd_ = -1;
+  std::vector<std::pair<std::string, int>> listen_fds_;
 };
 
 // A tmpfs of `size` (e.g. "64k") mounted on `path` (created if missing) for the test and
