@@ -194,7 +194,7 @@ TEST(Sandbox, PrivateTmpIsTheServicesOwnAndGoneWhenItStops) {
                         "private_tmp = true\n", "ready = \"notify\"\n"));
   ASSERT_TRUE(d.start());
   ASSERT_TRUE(d.wait_state("app", "running")) << d.daemon_log() << log_of(d, "app");  // READY=1 got through
-  ASSERT_TRUE(wait_done(d, "app"));
+  ASSERT_TRUE(wait_done(d, "app")) << log_of(d, "app") << d.daemon_log();
   EXPECT_EQ(probe(d, "app", "read " + host_file), "ENOENT");
   EXPECT_EQ(probe(d, "app", "write " + marker), "ok");
   EXPECT_FALSE(file_exists(marker)) << "the service's /tmp is not the host's";
