@@ -14,7 +14,8 @@
 // that ends meanwhile and whose pid is reused is never hit. (A helper that double-forked
 // and called setsid escapes this; with cgroups, proc/cgroup_leftovers.h finds it.)
 //
-// Why stop rather than re-adopt: the leftovers lost everything superd gave them. Their
+// Why stop rather than re-adopt (without systemd's fd store; with it, the services are
+// adopted: supervisor/adoption.h): the leftovers lost everything superd gave them. Their
 // stdout/stderr pipes have no reader any more, so their next log line gets EPIPE or
 // kills them with SIGPIPE; they are not our children, so their exit could not be
 // waited for in the usual way; a held listen socket or notify socket died with the old
