@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "harness.h"
+#include "fake_systemd.h"
 #include "proc/cgroup_host.h"
 
 namespace superd::test {
@@ -150,6 +151,45 @@ TEST(Cgroups, ACrashedSuperdsLeftoversAreStoppedByTheirCgroup) {
   EXPECT_NE(second.daemon_log().find("d: stopped 2 processes left by the previous superd"), std::string::npos)
       << second.daemon_log();
   EXPECT_TRUE(second.wait_state("d", "running"));
+}
+
+// Under systemd (played by the test) a crashed superd's service is adopted in its leaf:
+// the same pids run, and a stop still reaches the double-forked daemon through the
+// cgroup, though neither process is the new superd's child.
+TEST(Cgroups, AnAdoptedServiceIsStillStoppedByItsCgroup) {
+  CgroupParent parent;
+  NEED_CGROUPS(parent);
+  TempDir tmp;
+  FakeSystemd systemd(tmp / "systemd-notify");
+  ASSERT_TRUE(systemd.bound());
+  const std::string pidfile = tmp / "daemon.pid";
+  KillAtExit guard;
+  pid_t main = 0;
+  {
+    Superd first(tmp, daemonizer(pidfile), parent.supervisor_toml());
+    ASSERT_TRUE(first.start({systemd.env()})) << first.daemon_log();
+    ASSERT_TRUE(first.wait_state("d", "running")) << first.daemon_log();
+    ASSERT_TRUE(wait_until([&] { return pid_in(pidfile) > 0; }));
+    main = first.status("d").value("pid", 0);
+    guard.add(proc_key(main));
+    ASSERT_TRUE(wait_until([&] { return systemd.count("d.") == 2; }));
+    first.kill_hard();
+  }
+  const auto daemon = proc_key(pid_in(pidfile));
+  guard.add(daemon);
+  Superd second(tmp, daemonizer(pidfile), parent.supervisor_toml());
+  second.set_listen_fds(systemd.stored());
+  ASSERT_TRUE(second.start({systemd.env()})) << second.daemon_log();
+  ASSERT_TRUE(second.wait_state("d", "running")) << second.daemon_log();
+  EXPECT_EQ(second.status("d").value("pid", 0), main) << second.daemon_log();
+  EXPECT_NE(second.daemon_log().find("d: adopted pid " + std::to_string(main)), std::string::npos)
+      << second.daemon_log();
+  EXPECT_TRUE(process_alive(daemon)) << "adopted, not stopped as a leftover";
+  EXPECT_EQ(second.status("d").value("cgroup", ""), parent.path() + "/d");
+  auto r = second.ctl({"stop", "d"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << second.daemon_log();
+  EXPECT_FALSE(process_alive(daemon)) << "the cgroup's stop reached it";
+  EXPECT_FALSE(process_alive(proc_key(main)));
 }
 
 TEST(Cgroups, OomKillIsTheExitReasonAndTheServiceRestarts) {
