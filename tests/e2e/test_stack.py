@@ -737,10 +737,13 @@ class ShippedFilesTest(unittest.TestCase):
             if "=" in line and not line.lstrip().startswith(("#", ";")):
                 k, v = line.split("=", 1)
                 settings[k.strip()] = v.strip()
-        for key, value in (("Type", "notify"), ("KillMode", "mixed"),
+        # KillMode=process: superd stops its services itself, and they outlive a crash of
+        # superd, whose next start adopts them with the fds kept in the fd store (the
+        # notify sockets in the preserved runtime directory).
+        for key, value in (("Type", "notify"), ("KillMode", "process"),
                            ("Restart", "on-failure"), ("NotifyAccess", "main"),
                            ("RuntimeDirectory", "super"), ("StateDirectory", "super"),
-                           ("LogsDirectory", "super")):
+                           ("LogsDirectory", "super"), ("RuntimeDirectoryPreserve", "restart")):
             self.assertEqual(settings.get(key), value, key)
         # Long enough for superd to stop every service itself, one after another.
         with open(REPO / "etc" / "super.toml", "rb") as f:
@@ -748,6 +751,8 @@ class ShippedFilesTest(unittest.TestCase):
         total = sum(parse_duration(s.get("stop_timeout", "30s"))
                     for s in config["service"].values())
         self.assertGreater(parse_duration(settings["TimeoutStopSec"]), total)
+        # Room in the fd store for every fd superd keeps there (6 per service at most).
+        self.assertGreaterEqual(int(settings["FileDescriptorStoreMax"]), 6 * len(config["service"]))
 
         superd = SUPERD if os.access(SUPERD, os.X_OK) else "/usr/bin/true"
         superctl = SUPERCTL if os.access(SUPERCTL, os.X_OK) else "/usr/bin/true"
