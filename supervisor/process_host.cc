@@ -321,10 +321,7 @@ void ProcessHost::end_main(Slot& slot, pid_t pid, const ExitStatus& status, std:
   if (owner == 0) owner = pid;
   running_.erase(owner);
   if (cause.empty() && slot.cgroup) cause = slot.cgroup->oom_cause(owner, status, service.config().resources);
-  if (current) {
-    slot.main_watch.reset();
-    slot.main_pidfd.reset();
-  }
+  slot.main_watches.erase(pid);
   std::optional<SpawnFailure> exec_failure;
   if (slot.exec_status && slot.exec_status_pid == pid) {
     slot.exec_watch.reset();

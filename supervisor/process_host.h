@@ -130,8 +130,8 @@ class ProcessHost : public SupervisorHost {
   // is one of the service's; a main that is not superd's child is watched by pidfd.
   void hand_over_main(Slot& slot, pid_t sender, pid_t main);
   bool belongs_to(Slot& slot, pid_t pid);
-  void watch_main(Slot& slot, pid_t pid);
-  void main_watch_fired(Slot& slot);
+  void watch_main(Slot& slot, pid_t pid, UniqueFd pidfd);
+  void main_watch_fired(Slot& slot, pid_t pid);
   void check_groups();
   void arm_recheck();  // check_groups() again in 100 ms (adopted groups without a cgroup)
   // No process of `owner`'s instance is left: its cgroup, or its process group.

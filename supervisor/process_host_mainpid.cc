@@ -54,45 +54,42 @@ void ProcessHost::hand_over_main(Slot& slot, pid_t sender, pid_t main) {
   by_pid_.erase(before);
   by_pid_[main] = &slot;
   slot.main_start_time = *started;
-  slot.main_pidfd = std::move(pidfd);
   set_writer_pid(slot, main);
   spdlog::info("{}: main process is now pid {} (MAINPID= from pid {}; was pid {})", service.name(), main, sender,
                before);
-  watch_main(slot, main);
+  slot.main_watches.erase(before);  // (a MAINPID= of a MAINPID= main)
+  watch_main(slot, main, std::move(pidfd));
   changed();
 }
 
-void ProcessHost::watch_main(Slot& slot, pid_t pid) {
-  slot.main_watch = UvHandle<uv_poll_t>();
-  if (!slot.main_pidfd || uv_poll_init(loop_, slot.main_watch.get(), slot.main_pidfd.get()) != 0) {
+void ProcessHost::watch_main(Slot& slot, pid_t pid, UniqueFd pidfd) {
+  auto watch = std::make_unique<Slot::PidWatch>();
+  watch->pidfd = std::move(pidfd);
+  if (!watch->pidfd || uv_poll_init(loop_, watch->poll.get(), watch->pidfd.get()) != 0) {
     spdlog::error("{}: cannot watch its main process pid {}: its end will be noticed only if superd reaps it",
                   slot.service->name(), pid);
     return;
   }
-  slot.main_watch.mark_initialized();
-  spdlog::debug("{}: watching main pid {} by pidfd {}", slot.service->name(), pid, slot.main_pidfd.get());
-  slot.main_watch->data = &slot;
-  slot.main_ended = [this, &slot] { main_watch_fired(slot); };
-  uv_poll_start(slot.main_watch.get(), UV_READABLE, [](uv_poll_t* h, int, int) {
-    auto* slot = static_cast<Slot*>(h->data);
-    if (slot && slot->main_ended) slot->main_ended();
+  watch->poll.mark_initialized();
+  watch->poll->data = watch.get();
+  watch->ended = [this, &slot, pid] { main_watch_fired(slot, pid); };
+  uv_poll_start(watch->poll.get(), UV_READABLE, [](uv_poll_t* h, int, int) {
+    auto* w = static_cast<Slot::PidWatch*>(h->data);
+    if (!w || !w->ended) return;
+    const auto ended = w->ended;  // a copy: the watch itself goes in the call
+    ended();
   });
+  slot.main_watches[pid] = std::move(watch);
 }
 
-// The main process named by MAINPID= has ended (its pidfd is readable). Reaped here when
-// it is superd's child by now; otherwise its parent reaps it and how it ended is unknown.
-void ProcessHost::main_watch_fired(Slot& slot) {
-  const pid_t pid = slot.service->pid();
-  spdlog::debug("{}: main pid {} ended (pidfd)", slot.service->name(), pid);
-  if (pid == 0 || by_pid_.find(pid) == by_pid_.end()) {  // reaped already
-    slot.main_watch.reset();
-    slot.main_pidfd.reset();
-    return;
-  }
+// Main process `pid` (one that may not be superd's child) has ended: its pidfd is
+// readable. Reaped here when it is superd's child by now; otherwise its parent reaps it
+// and how it ended is unknown.
+void ProcessHost::main_watch_fired(Slot& slot, pid_t pid) {
+  slot.main_watches.erase(pid);
+  if (by_pid_.find(pid) == by_pid_.end()) return;  // reaped already
   int wstatus = 0;
   const pid_t reaped = ::waitpid(pid, &wstatus, WNOHANG);
-  slot.main_watch.reset();
-  slot.main_pidfd.reset();
   if (reaped == 0) return;  // superd's child by now: the reaper sees its end
   by_pid_.erase(pid);
   if (reaped == pid) {

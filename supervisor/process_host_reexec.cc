@@ -130,8 +130,7 @@ void ProcessHost::restore(Service& service, const SavedService& saved) {
     set_writer_pid(slot, pid);
     slot.foreign = saved.adopted;
     if (pgid != pid || saved.adopted) {  // perhaps not superd's child: watched by pidfd
-      slot.main_pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-      watch_main(slot, pid);
+      watch_main(slot, pid, UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))));
     }
   }
   if (slot.cgroup && pid > 0 && (saved.machine.main_alive || saved.machine.group_alive)) {

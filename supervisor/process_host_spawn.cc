@@ -77,9 +77,6 @@ void ProcessHost::adopt_child(Slot& slot, const Service& service, Spawned& child
   by_pid_[child.pid] = &slot;
   set_writer_pid(slot, child.pid);
   if (slot.cgroup) slot.cgroup->bind(child.pid);
-  slot.foreign = false;
-  slot.main_watch.reset();  // a MAINPID= of the previous instance's
-  slot.main_pidfd.reset();
   slot.main_start_time = process_start_time(child.pid).value_or(0);
   running_[child.pid] = {service.name(), child.pid, slot.main_start_time};
   save_records();

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,12 +48,16 @@ struct Slot {
   std::unique_ptr<NotifySocket> notify;   // ready = "notify"
   // The main process's /proc start time (running.json records the process group's).
   uint64_t main_start_time = 0;
-  // A main process named by MAINPID= that is not superd's child (yet): its pidfd,
-  // watched for its end. A child of superd is reaped as usual; this one may be reaped by
-  // its own parent, its exit status then unknown.
-  UniqueFd main_pidfd;
-  UvHandle<uv_poll_t> main_watch;
-  std::function<void()> main_ended;  // main_watch's callback (the process host's)
+  // Main processes that may not be superd's children (named by MAINPID=, or adopted after
+  // a crash), by pid: each watched by a pidfd for its end, at most one per instance. A
+  // child of superd is reaped as usual; another may be reaped by its own parent, its
+  // exit status then unknown.
+  struct PidWatch {
+    UniqueFd pidfd;  // first: closed after the poll handle that watches it
+    UvHandle<uv_poll_t> poll;
+    std::function<void()> ended;  // the process host's
+  };
+  std::map<pid_t, std::unique_ptr<PidWatch>> main_watches;
   // Adopted after a crash (adoption.h): its processes are not superd's children, so a
   // zombie of its group may wait for another reaper; "gone" is read from /proc.
   bool foreign = false;
@@ -75,8 +80,7 @@ struct Slot {
   // Close every handle (callbacks stop; memory goes in the close callbacks).
   void close_all() {
     exec_watch.reset();
-    main_watch.reset();
-    main_pidfd.reset();
+    main_watches.clear();
     timer.reset();
     old_timer.reset();
     if (out) out->drain();

@@ -192,6 +192,35 @@ TEST(MainPid, AHandOverIsKeptAcrossAReexec) {
   EXPECT_TRUE(processes_of_session(started).empty()) << "the old group, known by its id, was stopped";
 }
 
+// A start-new-first restart after a hand-over: both instances' mains are children of
+// their own first process, not superd's, and both are watched at once. The old one's end
+// still ends the old instance, so the restart completes.
+TEST(MainPid, ARestartBesideAHandedOverMainWatchesBothMains) {
+  TempDir dir;
+  const std::string pidfile = dir / "main.pid";
+  const int port = free_port();
+  Superd d(dir, "[service.up]\ncommand = " + cmd({"--hand-over", pidfile}) + "\nready = \"notify\"\n" +
+                    "listen = [\"tcp:127.0.0.1:" + std::to_string(port) + "\"]\nstop_timeout = \"60s\"\n");
+  ASSERT_TRUE(d.start()) << d.daemon_log();
+  ASSERT_TRUE(wait_until([&] { return !read_file(pidfile).empty(); })) << d.daemon_log();
+  const pid_t first = std::stoi(read_file(pidfile));
+  ASSERT_TRUE(wait_until([&] { return d.status("up").value("pid", 0) == first; })) << d.daemon_log();
+  const ProcKey first_key = proc_key(first), first_parent = proc_key(parent_of(first));
+  auto r = d.ctl({"restart", "up"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << d.daemon_log();
+  ASSERT_TRUE(wait_until([&] {
+    const std::string text = read_file(pidfile);
+    return !text.empty() && std::stoi(text) != first && d.status("up").value("pid", 0) == std::stoi(text);
+  })) << d.daemon_log();
+  // Its TERM ended it (a lost watch would leave it until stop_timeout's KILL, 60 s on).
+  EXPECT_TRUE(wait_until([&] { return d.status("up").value("old_pid", 0) == 0; }, 30s))
+      << "the old instance ended: " << d.daemon_log();
+  EXPECT_EQ(d.daemon_log().find("sent KILL"), std::string::npos) << d.daemon_log();
+  EXPECT_FALSE(process_alive(first_key));
+  EXPECT_FALSE(process_alive(first_parent));
+  EXPECT_EQ(d.status("up").value("state", ""), "running");
+}
+
 TEST(MainPid, AMainPidOutsideTheServiceIsIgnored) {
   TempDir dir;
   const std::string stranger = std::to_string(::getpid());  // this test: not the service's
