@@ -37,11 +37,12 @@ int leaf_holding(const Cgroups& cgroups, const std::string& service, pid_t pid) 
 
 // The fds `c` needs, all of them into `out`, or why not (and `fds` as it was).
 std::string take_fds(const ServiceConfig& c, std::map<std::string, int>& fds, SavedService& out) {
-  const std::map<std::string, int> before = fds;
   std::vector<std::string> missing;
+  std::vector<std::pair<std::string, int>> taken;
   auto need = [&](const std::string& what) {
     const int fd = take(fds, c.name + "." + what);
     if (fd < 0) missing.push_back(what);
+    else taken.emplace_back(c.name + "." + what, fd);
     return fd;
   };
   out.out = {need("out.r"), need("out.w"), true};
@@ -49,7 +50,7 @@ std::string take_fds(const ServiceConfig& c, std::map<std::string, int>& fds, Sa
   for (size_t k = 0; k < c.listen.size(); ++k) out.listen_fds.push_back(need("listen." + std::to_string(k)));
   if (c.ready.kind == Check::Kind::notify) out.notify_fd = need("notify");
   if (missing.empty()) return "";
-  fds = before;  // nothing taken: the caller closes them all
+  for (auto& [name, fd] : taken) fds.emplace(std::move(name), fd);  // nothing taken: the caller closes them all
   std::string why = "the fd store did not give back";
   for (const auto& m : missing) why += " " + c.name + "." + m;
   return why;
