@@ -41,6 +41,21 @@ std::string services(const std::string& dir, int port) {
          "\nready = \"notify\"\n";
 }
 
+// The first superd under `systemd`, both services running (kept in `guard`), and every
+// fd of theirs in the store: ticker's pipe ends and listen socket, notified's pipe ends
+// and notify socket.
+void start_under(FakeSystemd& systemd, Superd& first, KillAtExit& guard, ProcKey* ticker, ProcKey* notified) {
+  ASSERT_TRUE(first.start({systemd.env()})) << first.daemon_log();
+  ASSERT_TRUE(first.wait_state("ticker", "running")) << first.daemon_log();
+  ASSERT_TRUE(first.wait_state("notified", "running")) << first.daemon_log();
+  *ticker = proc_key(first.status("ticker").value("pid", 0));
+  *notified = proc_key(first.status("notified").value("pid", 0));
+  guard.add(*ticker);
+  guard.add(*notified);
+  ASSERT_TRUE(wait_until([&] { return systemd.count("ticker.") == 3 && systemd.count("notified.") == 3; }))
+      << systemd.stored().size();
+}
+
 TEST(Adoption, ACrashedSuperdsServicesAreAdoptedByTheNextOneWithTheStoredFds) {
   TempDir dir;
   FakeSystemd systemd(dir / "systemd-notify");
@@ -48,16 +63,8 @@ TEST(Adoption, ACrashedSuperdsServicesAreAdoptedByTheNextOneWithTheStoredFds) {
   const int port = free_port();
   KillAtExit guard;
   Superd first(dir, services(dir.path(), port));
-  ASSERT_TRUE(first.start({systemd.env()})) << first.daemon_log();
-  ASSERT_TRUE(first.wait_state("ticker", "running")) << first.daemon_log();
-  ASSERT_TRUE(first.wait_state("notified", "running")) << first.daemon_log();
-  const ProcKey ticker = proc_key(first.status("ticker").value("pid", 0));
-  const ProcKey notified = proc_key(first.status("notified").value("pid", 0));
-  guard.add(ticker);
-  guard.add(notified);
-  // ticker: both pipe ends and its listen socket; notified: its pipe and notify socket.
-  ASSERT_TRUE(wait_until([&] { return systemd.count("ticker.") == 3 && systemd.count("notified.") == 3; }))
-      << systemd.stored().size();
+  ProcKey ticker, notified;
+  ASSERT_NO_FATAL_FAILURE(start_under(systemd, first, guard, &ticker, &notified));
   first.kill_hard();
   const std::string log = first.log_dir() + "/ticker.log";
   const size_t before = read_file(log).size();
@@ -114,14 +121,8 @@ TEST(Adoption, AServiceWhoseMainIsGoneStartsAgainOnTheStoredSocket) {
   const int port = free_port();
   KillAtExit guard;
   Superd first(dir, services(dir.path(), port));
-  ASSERT_TRUE(first.start({systemd.env()})) << first.daemon_log();
-  ASSERT_TRUE(first.wait_state("ticker", "running")) << first.daemon_log();
-  ASSERT_TRUE(first.wait_state("notified", "running")) << first.daemon_log();
-  const ProcKey ticker = proc_key(first.status("ticker").value("pid", 0));
-  const ProcKey notified = proc_key(first.status("notified").value("pid", 0));
-  guard.add(ticker);
-  guard.add(notified);
-  ASSERT_TRUE(wait_until([&] { return systemd.count("ticker.") == 3 && systemd.count("notified.") == 3; }));
+  ProcKey ticker, notified;
+  ASSERT_NO_FATAL_FAILURE(start_under(systemd, first, guard, &ticker, &notified));
   const std::string socket = fd_target(ticker.pid, 3);
   first.kill_hard();
   ::kill(ticker.pid, SIGKILL);

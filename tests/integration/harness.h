@@ -19,6 +19,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/fd.h"
+
 namespace superd::test {
 
 using namespace std::chrono_literals;
@@ -56,6 +58,9 @@ std::string cmd(const std::vector<std::string>& args);
 // other test using this harness (or the e2e suite, which takes the same locks) gets it,
 // nor a second call in the same test.
 int free_port();
+// A TCP connection to 127.0.0.1:PORT whose reads give up after `read_timeout`; invalid
+// (errno says why) when the connect failed.
+UniqueFd connect_loopback(int port, std::chrono::seconds read_timeout = 5s);
 // One HTTP/1.0 GET on 127.0.0.1:PORT; the whole response, or "" when nothing answers
 // (2 s to read).
 std::string http_get(int port, const std::string& path);

@@ -141,6 +141,24 @@ TEST(MainPid, GunicornUsr2UnderLoadDropsNoRequestAndTheNewMasterIsSupervised) {
   EXPECT_EQ(d.status("app").value("state", ""), "stopped");
 }
 
+// The pid `--hand-over`'s child wrote to `pidfile` (0 when it did not in time).
+pid_t handed_over_main(const Superd& d, const std::string& pidfile) {
+  EXPECT_TRUE(wait_until([&] { return !read_file(pidfile).empty(); })) << d.daemon_log();
+  const std::string text = read_file(pidfile);
+  return text.empty() ? 0 : std::stoi(text);
+}
+
+// KILL of a handed-over main that is not superd's child: the service starts again, its
+// last exit unknown.
+void kill_and_see_a_restart(const Superd& d, pid_t main) {
+  ASSERT_GT(main, 0);
+  ASSERT_EQ(::kill(main, SIGKILL), 0);
+  const pid_t next = d.wait_new_pid("up", main, 15s);
+  EXPECT_GT(next, 0) << d.daemon_log();
+  EXPECT_NE(d.daemon_log().find("exit status unknown: it was not superd's child"), std::string::npos)
+      << d.daemon_log();
+}
+
 // The new main stays the child of the old one, which never reaps it: superd sees its
 // end through a pidfd, says the status is unknown, and restarts the service.
 TEST(MainPid, AHandedOverMainThatIsNotSuperdsChildIsWatchedUntilItEnds) {
@@ -150,8 +168,8 @@ TEST(MainPid, AHandedOverMainThatIsNotSuperdsChildIsWatchedUntilItEnds) {
                     "\nready = \"notify\"\nstop_timeout = \"5s\"\nstart_seconds = \"0s\"\n");
   ASSERT_TRUE(d.start()) << d.daemon_log();
   ASSERT_TRUE(d.wait_state("up", "running")) << d.daemon_log();
-  ASSERT_TRUE(wait_until([&] { return !read_file(pidfile).empty(); })) << d.daemon_log();
-  const pid_t main = std::stoi(read_file(pidfile));
+  const pid_t main = handed_over_main(d, pidfile);
+  ASSERT_GT(main, 0);
   const pid_t started = parent_of(main);  // the process superd started
   ASSERT_TRUE(wait_until([&] { return d.status("up").value("pid", 0) == main; })) << d.daemon_log();
   EXPECT_GT(started, 0);
@@ -160,11 +178,7 @@ TEST(MainPid, AHandedOverMainThatIsNotSuperdsChildIsWatchedUntilItEnds) {
                                 std::to_string(started) + ")"),
             std::string::npos)
       << d.daemon_log();
-  ASSERT_EQ(::kill(main, SIGKILL), 0);
-  const pid_t next = d.wait_new_pid("up", main, 15s);
-  EXPECT_GT(next, 0) << d.daemon_log();
-  EXPECT_NE(d.daemon_log().find("exit status unknown: it was not superd's child"), std::string::npos)
-      << d.daemon_log();
+  ASSERT_NO_FATAL_FAILURE(kill_and_see_a_restart(d, main));
   EXPECT_TRUE(processes_of_session(started).empty()) << "the old group was stopped before the new start";
 }
 
@@ -176,19 +190,15 @@ TEST(MainPid, AHandOverIsKeptAcrossAReexec) {
   Superd d(dir, "[service.up]\ncommand = " + cmd({"--hand-over", pidfile}) +
                     "\nready = \"notify\"\nstop_timeout = \"5s\"\nstart_seconds = \"0s\"\n");
   ASSERT_TRUE(d.start()) << d.daemon_log();
-  ASSERT_TRUE(wait_until([&] { return !read_file(pidfile).empty(); })) << d.daemon_log();
-  const pid_t main = std::stoi(read_file(pidfile));
+  const pid_t main = handed_over_main(d, pidfile);
+  ASSERT_GT(main, 0);
   const pid_t started = parent_of(main);
   ASSERT_TRUE(wait_until([&] { return d.status("up").value("pid", 0) == main; })) << d.daemon_log();
   auto r = d.ctl({"reexec"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err << d.daemon_log();
   EXPECT_EQ(d.status("up").value("pid", 0), main);
   EXPECT_EQ(d.status("up").value("state", ""), "running");
-  ASSERT_EQ(::kill(main, SIGKILL), 0);
-  const pid_t next = d.wait_new_pid("up", main, 15s);
-  EXPECT_GT(next, 0) << d.daemon_log();
-  EXPECT_NE(d.daemon_log().find("exit status unknown: it was not superd's child"), std::string::npos)
-      << d.daemon_log();
+  ASSERT_NO_FATAL_FAILURE(kill_and_see_a_restart(d, main));
   EXPECT_TRUE(processes_of_session(started).empty()) << "the old group, known by its id, was stopped";
 }
 
@@ -202,8 +212,8 @@ TEST(MainPid, ARestartBesideAHandedOverMainWatchesBothMains) {
   Superd d(dir, "[service.up]\ncommand = " + cmd({"--hand-over", pidfile}) + "\nready = \"notify\"\n" +
                     "listen = [\"tcp:127.0.0.1:" + std::to_string(port) + "\"]\nstop_timeout = \"60s\"\n");
   ASSERT_TRUE(d.start()) << d.daemon_log();
-  ASSERT_TRUE(wait_until([&] { return !read_file(pidfile).empty(); })) << d.daemon_log();
-  const pid_t first = std::stoi(read_file(pidfile));
+  const pid_t first = handed_over_main(d, pidfile);
+  ASSERT_GT(first, 0);
   ASSERT_TRUE(wait_until([&] { return d.status("up").value("pid", 0) == first; })) << d.daemon_log();
   const ProcKey first_key = proc_key(first), first_parent = proc_key(parent_of(first));
   auto r = d.ctl({"restart", "up"});

@@ -54,18 +54,9 @@ bool holds(pid_t pid, const std::string& socket) {
 
 // One connection to 127.0.0.1:port: true when the service answered "hi".
 bool greeted(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  UniqueFd fd = connect_loopback(port);
   char buf[8] = {};
-  ok = ok && ::recv(fd, buf, sizeof buf, MSG_WAITALL) == 3 && std::string(buf) == "hi\n";
-  ::close(fd);
-  return ok;
+  return fd && ::recv(fd.get(), buf, sizeof buf, MSG_WAITALL) == 3 && std::string(buf) == "hi\n";
 }
 
 // The numbers of "tick N" lines in a log file, in file order.

@@ -298,18 +298,11 @@ TEST(Sandbox, RestrictAddressFamiliesRefusesNewSocketsButTheListenSocketAccepts)
   EXPECT_EQ(probe(d, "app", "socket inet6"), "EAFNOSUPPORT");
   EXPECT_EQ(probe(d, "app", "socket unix"), "ok");
 
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << strerror(errno);
+  UniqueFd fd = connect_loopback(port);
+  ASSERT_TRUE(fd) << strerror(errno);
   char buf[8] = {};
-  EXPECT_EQ(::read(fd, buf, sizeof buf - 1), 3);
+  EXPECT_EQ(::read(fd.get(), buf, sizeof buf - 1), 3);
   EXPECT_STREQ(buf, "hi\n");
-  ::close(fd);
   EXPECT_TRUE(wait_until([&] { return probe(d, "app", "accept fd3") == "ok"; }));
 
   ASSERT_TRUE(wait_done(d, "deny"));
