@@ -244,6 +244,14 @@ void Control::end_followers(const std::string& service) {
   std::erase_if(followers_, [&](const auto& f) { return f.first == service; });
 }
 
+size_t Control::open_followers() const {
+  size_t n = 0;
+  for (const auto& [name, weak] : followers_) {
+    if (auto conn = weak.lock(); conn && conn->is_open()) ++n;
+  }
+  return n;
+}
+
 void Control::cmd_reopen_logs(const Conn& conn, const ipc::Request& req) {
   spdlog::info("reopen-logs (uid {})", conn->peer().uid);
   conn->send(ipc::make_ok(req.id, {{"files", host_.reopen_logs()}}));

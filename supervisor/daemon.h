@@ -84,6 +84,7 @@ class Daemon {
   std::string reexec_refusal();
   void reexec_tick();
   void reexec_fail(const std::string& why);
+  size_t unanswered_connections() const;
   std::string exec_with_state();  // returns only if the exec failed: why
   SavedState saved_state(const ipc::HandedOver& control);
   void restore_services();
@@ -92,7 +93,12 @@ class Daemon {
     int64_t id = 0;
     std::unique_ptr<ReexecCheck> check;
     bool checked = false;
+    // From the check on: the control socket no longer accepts (clients queue in its
+    // backlog for the new superd) and is given back if the reexec fails.
+    std::optional<ipc::HandedOver> control;
     TimePoint deadline{};
+    bool connections_done = false;  // the accepted ones are answered (or cut)
+    bool waiting_logged = false;
     UvHandle<uv_timer_t> tick;
   };
 

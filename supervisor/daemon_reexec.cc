@@ -5,12 +5,16 @@
 //     start-new-first restart, a removed service still stopping) or when the config file
 //     no longer says what runs (the new superd loads the file: run reload-config first);
 //  2. the new binary is checked (reexec_check.h); a failure leaves everything as it was;
-//  3. every capture pipe stops being read and every log sink writes what it holds; a
+//  3. from the check on, the control socket accepts no one (clients queue in its
+//     backlog, and the new superd answers them); the connections already accepted are
+//     answered by this one: the exec waits until their clients have closed them (`log
+//     -f` followers aside: they end at the exec and superctl exits), and cuts what is
+//     still open when the budget ends (an idle `nc -U` must not hold an upgrade);
+//  4. every capture pipe stops being read and every log sink writes what it holds; a
 //     program being exec'd right now is waited for (a few ms);
-//  4. the control socket stops accepting (clients queue in its backlog), the state goes
-//     into a memfd (reexec_state.h), the client hears "ok", and superd execs itself with
-//     the state's fds and the signals it handles blocked, so none is lost or fatal in
-//     between. The new superd (restore_services) takes it all up again: children that
+//  5. the state goes into a memfd (reexec_state.h), the client hears "ok", and superd
+//     execs itself with the state's fds and the signals it handles blocked, so none is
+//     lost or fatal in between. The new superd (restore_services) takes it all up again: children that
 //     ended meanwhile are reaped then, deadlines that passed fire at once.
 #include <fcntl.h>
 #include <signal.h>
@@ -84,6 +88,8 @@ void Daemon::reexec(const std::shared_ptr<ipc::Connection>& conn, int64_t id) {
   reexec_->check = std::make_unique<ReexecCheck>(&loop_, host_);
   reexec_->check->start(options_.exe, config_.path, [this](bool ok, const std::string& why) {
     if (!ok) return reexec_fail(why);
+    reexec_->control = server_->hand_over();
+    if (!reexec_->control) return reexec_fail("the control socket could not be handed over");
     reexec_->checked = true;
     reexec_->deadline = Clock::now() + kQuiesceBudget;
     uv_timer_init(&loop_, reexec_->tick.get());
@@ -97,6 +103,10 @@ void Daemon::reexec(const std::shared_ptr<ipc::Connection>& conn, int64_t id) {
 void Daemon::reexec_fail(const std::string& why) {
   spdlog::warn("reexec refused: {}", why);
   if (reexec_->checked) host_.resume_outputs();
+  if (reexec_->control) {
+    if (auto error = server_->take_back(*reexec_->control)) spdlog::error("reexec: control socket: {}", *error);
+    reexec_->control.reset();
+  }
   if (auto conn = reexec_->conn.lock()) {
     conn->send(ipc::make_error(reexec_->id, ipc::err::failed, "reexec refused: " + why));
     conn->deferred_reply_sent();
@@ -112,9 +122,26 @@ void Daemon::reexec_fail(const std::string& why) {
   }, 0, 0);
 }
 
-// Every few ms until the pipes are quiet and nothing is being exec'd, within a budget.
+// Every few ms: first until the connections already accepted are answered (the pipes
+// are still read meanwhile), then until the pipes are quiet and nothing is being exec'd;
+// each within its budget.
 void Daemon::reexec_tick() {
   if (std::string why = supervisor_.reexec_busy(); !why.empty()) return reexec_fail(why);
+  if (!reexec_->connections_done) {
+    if (const size_t owed = unanswered_connections(); owed > 0) {
+      if (Clock::now() < reexec_->deadline) {
+        if (!reexec_->waiting_logged) {
+          spdlog::info("reexec: waiting for {} control connection(s) to finish", owed);
+          reexec_->waiting_logged = true;
+        }
+        return;
+      }
+      spdlog::warn("reexec: {} control connection(s) still open after {} s are cut", owed,
+                   kQuiesceBudget.count());
+    }
+    reexec_->connections_done = true;
+    reexec_->deadline = Clock::now() + kQuiesceBudget;
+  }
   std::string busy;
   const bool in_flight = host_.reexec_busy(&busy);
   host_.quiesce_outputs();
@@ -126,6 +153,16 @@ void Daemon::reexec_tick() {
   }
   const std::string why = exec_with_state();
   reexec_fail("exec " + options_.exe + ": " + why);
+}
+
+// Connections accepted before the socket was handed over and not yet closed by their
+// client, but for the requester's own and `log -f` followers'.
+size_t Daemon::unanswered_connections() const {
+  size_t open = server_->connection_count();
+  const auto requester = reexec_->conn.lock();
+  if (requester && requester->is_open() && open > 0) --open;
+  const size_t followers = control_.open_followers();
+  return open > followers ? open - followers : 0;
 }
 
 SavedState Daemon::saved_state(const ipc::HandedOver& control) {
@@ -146,16 +183,12 @@ SavedState Daemon::saved_state(const ipc::HandedOver& control) {
 }
 
 std::string Daemon::exec_with_state() {
-  auto control = server_->hand_over();
-  if (!control) return "the control socket could not be handed over";
-  const SavedState state = saved_state(*control);
+  const SavedState state = saved_state(*reexec_->control);
   const std::string text = encode_state(state);
   UniqueFd memfd(::memfd_create("superd-state", MFD_CLOEXEC));
   if (!memfd || ::write(memfd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
       ::lseek(memfd.get(), 0, SEEK_SET) != 0) {
-    const std::string why = std::string("memfd: ") + std::strerror(errno);
-    server_->take_back(*control);
-    return why;
+    return std::string("memfd: ") + std::strerror(errno);
   }
   if (auto conn = reexec_->conn.lock()) {
     conn->send(ipc::make_ok(reexec_->id, {{"pid", ::getpid()}, {"exe", options_.exe}, {"reexecs", state.reexecs}}));
@@ -179,7 +212,6 @@ std::string Daemon::exec_with_state() {
   const int error = errno;
   pthread_sigmask(SIG_SETMASK, &before, nullptr);
   for (int fd : kept) set_cloexec(fd, true);
-  server_->take_back(*control);
   return std::strerror(error);
 }
 

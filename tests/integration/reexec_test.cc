@@ -12,9 +12,11 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <thread>
 
+#include "ipc/client.h"
 #include "tests/integration/harness.h"
 
 namespace superd::test {
@@ -77,6 +79,32 @@ std::string missing_or_repeated(const std::vector<long>& ticks) {
   }
   return "";
 }
+
+// A control connection the old superd has accepted: it has answered a hello on it.
+std::unique_ptr<ipc::Client> accepted_client(const Superd& d) {
+  auto c = std::make_unique<ipc::Client>();
+  c->set_timeout(10s);
+  if (auto error = c->connect(d.socket())) {
+    ADD_FAILURE() << "connect: " << *error;
+    return nullptr;
+  }
+  auto hello = c->request("hello");
+  if (auto* error = std::get_if<std::string>(&hello)) {
+    ADD_FAILURE() << "hello: " << *error;
+    return nullptr;
+  }
+  return c;
+}
+
+// How many times the superd answering on `c` has re-executed; -1 when it did not answer.
+int reexecs_seen_by(ipc::Client& c) {
+  auto hello = c.request("hello");
+  if (!std::holds_alternative<nlohmann::json>(hello)) return -1;
+  const auto& reply = std::get<nlohmann::json>(hello);
+  return reply.value("ok", false) ? reply["result"].value("reexecs", 0) : -1;
+}
+
+const std::string kWaiting = "reexec: waiting for 1 control connection(s) to finish";
 
 TEST(Reexec, NothingRestartsNoConnectionIsRefusedAndEveryLineIsKeptOnce) {
   TempDir dir;
@@ -243,6 +271,92 @@ TEST(Reexec, RefusedWhileTheConfigFileSaysSomethingElse) {
   r = d.ctl({"reexec"});
   EXPECT_EQ(r.exit_code, 0) << r.err << d.daemon_log();
   EXPECT_EQ(d.status("app")["pid"], app);
+}
+
+// A client the old superd accepted gets its answers from it: the exec waits until the
+// client closes its connection (clients still in the backlog go to the new superd).
+TEST(Reexec, AConnectionAcceptedBeforeTheExecIsAnsweredBeforeIt) {
+  TempDir dir;
+  Superd d(dir, "[service.app]\ncommand = " + cmd({"--pause"}) + "\nstart_seconds = \"50ms\"\n");
+  d.set_binary(copy_of_superd(dir));
+  ASSERT_TRUE(d.start());
+  ASSERT_TRUE(d.wait_state("app", "running")) << d.daemon_log();
+  auto held = accepted_client(d);
+  ASSERT_TRUE(held);
+
+  auto reexec = std::async(std::launch::async, [&] { return d.ctl({"reexec"}); });
+  ASSERT_TRUE(wait_until([&] { return d.daemon_log().find(kWaiting) != std::string::npos; }))
+      << d.daemon_log();
+  // Mid-conversation: still the old superd, and it answers.
+  EXPECT_EQ(reexecs_seen_by(*held), 0) << d.daemon_log();
+  auto status = held->request("status");
+  ASSERT_TRUE(std::holds_alternative<nlohmann::json>(status)) << std::get<std::string>(status);
+  EXPECT_TRUE(std::get<nlohmann::json>(status).value("ok", false));
+  held->close();
+
+  const RunResult r = reexec.get();
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << d.daemon_log();
+  EXPECT_NE(r.out.find("re-exec #1"), std::string::npos) << r.out;
+  auto fresh = accepted_client(d);
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(reexecs_seen_by(*fresh), 1);
+  EXPECT_EQ(d.daemon_log().find("are cut"), std::string::npos) << d.daemon_log();
+}
+
+// A connection held open and silent does not hold the upgrade: it is cut when the
+// budget ends, and the exec goes on.
+TEST(Reexec, AConnectionHeldOpenIsCutWhenTheBudgetEnds) {
+  TempDir dir;
+  Superd d(dir, "[service.app]\ncommand = " + cmd({"--pause"}) + "\nstart_seconds = \"50ms\"\n");
+  d.set_binary(copy_of_superd(dir));
+  ASSERT_TRUE(d.start());
+  ASSERT_TRUE(d.wait_state("app", "running")) << d.daemon_log();
+  const int app = d.status("app")["pid"];
+  auto held = accepted_client(d);
+  ASSERT_TRUE(held);
+
+  const RunResult r = d.ctl({"reexec"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << d.daemon_log();
+  const std::string log = d.daemon_log();
+  EXPECT_NE(log.find(kWaiting), std::string::npos) << log;
+  EXPECT_NE(log.find("reexec: 1 control connection(s) still open after 5 s are cut"), std::string::npos) << log;
+  std::string error;
+  EXPECT_FALSE(held->read_message(&error));
+  EXPECT_TRUE(held->at_eof()) << error;
+  EXPECT_EQ(d.status("app")["pid"], app);
+}
+
+// A refusal that comes while the exec waits for a connection (here the held client
+// starts a rolling restart) gives the control socket back: the client that queued
+// meanwhile is answered by the superd that stays.
+TEST(Reexec, ARefusalWhileWaitingGivesTheSocketBack) {
+  TempDir dir;
+  Superd d(dir, "[service.worker]\ncommand = " + cmd({"--sleep", "300", "--notify", "READY=1", "--pause"}) +
+                    "\nready = { notify = true }\ninstances = 2\n");
+  d.set_binary(copy_of_superd(dir));
+  ASSERT_TRUE(d.start());
+  ASSERT_TRUE(d.wait_state("worker@0", "running")) << d.daemon_log();
+  ASSERT_TRUE(d.wait_state("worker@1", "running")) << d.daemon_log();
+  auto held = accepted_client(d);
+  ASSERT_TRUE(held);
+
+  auto reexec = std::async(std::launch::async, [&] { return d.ctl({"reexec"}); });
+  ASSERT_TRUE(wait_until([&] { return d.daemon_log().find(kWaiting) != std::string::npos; }))
+      << d.daemon_log();
+  auto queued = std::async(std::launch::async, [&] { return d.ctl({"status", "worker"}); });
+  auto roll = held->request("restart", {{"names", {"worker"}}});
+  ASSERT_TRUE(std::holds_alternative<nlohmann::json>(roll)) << std::get<std::string>(roll);
+  EXPECT_TRUE(std::get<nlohmann::json>(roll).value("ok", false)) << std::get<nlohmann::json>(roll).dump();
+
+  const RunResult r = reexec.get();
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("reexec refused: a rolling restart of worker is under way"), std::string::npos) << r.err;
+  const RunResult s = queued.get();  // exit 3 while an instance is not running
+  EXPECT_TRUE(s.exit_code == 0 || s.exit_code == 3) << s.out << s.err << d.daemon_log();
+  EXPECT_NE(s.out.find("worker@1"), std::string::npos) << s.out << s.err;
+  EXPECT_EQ(reexecs_seen_by(*held), 0);
+  EXPECT_EQ(d.ctl({"status"}).exit_code, 0);
+  EXPECT_EQ(d.daemon_log().find("re-executing"), std::string::npos) << d.daemon_log();
 }
 
 }  // namespace
