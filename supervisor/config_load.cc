@@ -62,6 +62,7 @@ LoadResult Loader::run(const toml::table& root) {
   result.errors = errors_.sorted();
   result.warnings = warnings_.sorted();
   if (result.errors.empty()) {
+    config_.services.reserve(drafts.size());
     for (auto& d : drafts) config_.services.push_back(std::move(d.cfg));
     result.config = std::move(config_);
   }
@@ -70,6 +71,7 @@ LoadResult Loader::run(const toml::table& root) {
 
 std::vector<Draft> Loader::load_services(const toml::table& services, const Draft& base) {
   std::vector<Draft> drafts;
+  drafts.reserve(services.size());
   for (auto [name, node] : in_file_order(services)) {
     const toml::table* table = node->as_table();
     if (!table) {

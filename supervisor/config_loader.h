@@ -28,8 +28,10 @@
 #include <string_view>
 #include <toml++/toml.h>
 #include <utility>
+#include <variant>
 #include <vector>
 
+#include "base/safe_path.h"
 #include "supervisor/config.h"
 #include "supervisor/config_load.h"
 
@@ -287,6 +289,13 @@ class Loader {
   std::map<std::string, const toml::node*, std::less<>> supervisor_nodes_;  // keys given
   std::map<std::string, const toml::node*> allow_nodes_;  // allow_group_writable entries
   std::set<std::string> checked_dirs_;  // each directory's problems are reported once
+  // Pass 2 asks the system once per load, however many services ask the same: a
+  // hundred services of one user read the user database once, walk log_dir once.
+  bool known_user(const std::string& name);
+  bool known_group(const std::string& name);
+  std::map<std::string, bool> users_known_, groups_known_;
+  std::map<std::string, std::variant<SafeDir, PathProblem>> dirs_opened_;
+  std::map<std::string, std::string> programs_checked_;  // program (and PATH) -> problem, "" none
 };
 
 }  // namespace superd::config_internal

@@ -91,8 +91,10 @@ bool Loader::check_dir(const std::string& what, const std::string& path, const s
   if (!options_.check_system) return true;
   const bool first = checked_dirs_.insert(dir).second;
   const PathTrust trust = config_.supervisor.path_trust();
-  auto opened = open_safe_dir(dir, trust, Missing::accept);
-  if (auto* problem = std::get_if<PathProblem>(&opened)) {
+  auto [it, fresh] = dirs_opened_.try_emplace(dir);
+  if (fresh) it->second = open_safe_dir(dir, trust, Missing::accept);
+  const auto& opened = it->second;
+  if (const auto* problem = std::get_if<PathProblem>(&opened)) {
     if (first) errors_.at(where, problem->explain(what, path, consequence));
     return false;
   }
@@ -145,9 +147,16 @@ void Loader::check_service_paths(const Draft& d) {
 
 void Loader::check_groups(const std::vector<Draft>& drafts) {
   if (!options_.check_system) return;
+  const std::string& name = config_.supervisor.socket_group;
+  if (allow_nodes_.empty() && name.empty()) return;  // nothing to hold the groups against
   std::vector<ServiceGroups> services;
+  std::map<std::pair<std::string, std::string>, std::optional<ServiceGroups>> by_identity;
   for (const auto& d : drafts) {
-    if (auto g = groups_of(d.cfg)) services.push_back(std::move(*g));
+    auto [it, fresh] = by_identity.try_emplace({d.cfg.user, d.cfg.group});
+    if (fresh) it->second = groups_of(d.cfg);
+    if (!it->second) continue;
+    services.push_back(*it->second);
+    services.back().service = d.cfg.name;
   }
   auto runs_as = [&](gid_t gid) -> const ServiceGroups* {
     for (const auto& s : services) {
@@ -164,7 +173,6 @@ void Loader::check_groups(const std::vector<Draft>& drafts) {
                             "'): a service must not be able to replace superd's files");
     }
   }
-  const std::string& name = config_.supervisor.socket_group;
   group* gr = name.empty() ? nullptr : ::getgrnam(name.c_str());
   if (!gr) return;
   if (const ServiceGroups* s = runs_as(gr->gr_gid)) {

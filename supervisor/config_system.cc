@@ -37,18 +37,53 @@ bool is_executable_file(const std::string& path) {
   return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0;
 }
 
+// Why `program` cannot be run ("" when it can): an absolute path must be an executable
+// regular file, a bare name one in `search` (a PATH).
+std::string executable_problem(const std::string& program, const std::string& search) {
+  if (is_absolute(program)) {
+    struct stat st {};
+    if (stat(program.c_str(), &st) != 0) {
+      return errno == ENOENT ? quoted(program) + " does not exist" : quoted(program) + ": " + std::strerror(errno);
+    }
+    if (!S_ISREG(st.st_mode)) return quoted(program) + " is not a regular file";
+    if (access(program.c_str(), X_OK) != 0) return quoted(program) + " is not executable";
+    return "";
+  }
+  std::string_view rest = search;
+  while (true) {
+    size_t colon = rest.find(':');
+    std::string_view dir = rest.substr(0, colon);
+    if (!dir.empty() && is_executable_file(join_path(dir, program))) return "";
+    if (colon == std::string_view::npos) break;
+    rest.remove_prefix(colon + 1);
+  }
+  return quoted(program) + " not found in PATH (" + search + ")";
+}
+
 }  // namespace
 
 bool user_exists(const std::string& name) { return name_exists<passwd>(name, getpwnam_r); }
 bool group_exists(const std::string& name) { return name_exists<group>(name, getgrnam_r); }
 
+bool Loader::known_user(const std::string& name) {
+  auto [it, fresh] = users_known_.try_emplace(name, false);
+  if (fresh) it->second = user_exists(name);
+  return it->second;
+}
+
+bool Loader::known_group(const std::string& name) {
+  auto [it, fresh] = groups_known_.try_emplace(name, false);
+  if (fresh) it->second = group_exists(name);
+  return it->second;
+}
+
 void Loader::check_system(const Draft& d, bool is_service) {
   if (!options_.check_system) return;
   const ServiceConfig& cfg = d.cfg;
-  if (const auto* n = d.node("user"); n && !cfg.user.empty() && !user_exists(cfg.user)) {
+  if (const auto* n = d.node("user"); n && !cfg.user.empty() && !known_user(cfg.user)) {
     errors_.at(*n, "unknown user " + quoted(cfg.user));
   }
-  if (const auto* n = d.node("group"); n && !cfg.group.empty() && !group_exists(cfg.group)) {
+  if (const auto* n = d.node("group"); n && !cfg.group.empty() && !known_group(cfg.group)) {
     errors_.at(*n, "unknown group " + quoted(cfg.group));
   }
   if (const auto* n = d.node("directory"); n && !cfg.directory.empty()) check_directory(cfg.directory, *n);
@@ -91,30 +126,14 @@ void Loader::check_exec_probes(const Draft& d) {
 // command[0]: an absolute path must be an executable regular file; a bare name must be
 // one in the service's PATH (its environment's, else the default the spawner uses).
 void Loader::check_executable(const std::string& program, const toml::node& where, const Draft& d) {
-  if (is_absolute(program)) {
-    struct stat st {};
-    if (stat(program.c_str(), &st) != 0) {
-      errors_.at(where, errno == ENOENT ? quoted(program) + " does not exist"
-                                        : quoted(program) + ": " + std::strerror(errno));
-    } else if (!S_ISREG(st.st_mode)) {
-      errors_.at(where, quoted(program) + " is not a regular file");
-    } else if (access(program.c_str(), X_OK) != 0) {
-      errors_.at(where, quoted(program) + " is not executable");
-    }
-    return;
-  }
-  if (program.find('/') != std::string::npos) return;  // refused while typing
+  if (!is_absolute(program) && program.find('/') != std::string::npos) return;  // refused while typing
   auto env_path = d.cfg.environment.find("PATH");
-  std::string search = env_path != d.cfg.environment.end() ? env_path->second : std::string(kDefaultPath);
-  std::string_view rest = search;
-  while (true) {
-    size_t colon = rest.find(':');
-    std::string_view dir = rest.substr(0, colon);
-    if (!dir.empty() && is_executable_file(join_path(dir, program))) return;
-    if (colon == std::string_view::npos) break;
-    rest.remove_prefix(colon + 1);
-  }
-  errors_.at(where, quoted(program) + " not found in PATH (" + search + ")");
+  const std::string search =
+      is_absolute(program) ? std::string()
+                           : env_path != d.cfg.environment.end() ? env_path->second : std::string(kDefaultPath);
+  auto [it, fresh] = programs_checked_.try_emplace(search + '\0' + program);
+  if (fresh) it->second = executable_problem(program, search);
+  if (!it->second.empty()) errors_.at(where, it->second);
 }
 
 // Read as superd reads it at every start (base/safe_path.h): its directories checked, the

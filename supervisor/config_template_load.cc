@@ -96,7 +96,12 @@ void Loader::check_no_instance_token(const Draft& d) {
 }
 
 void Loader::expand_instances(std::vector<Draft>& drafts) {
+  if (std::none_of(drafts.begin(), drafts.end(), [](const Draft& d) { return d.is_template; })) {
+    for (const Draft& d : drafts) check_no_instance_token(d);
+    return;  // nothing to expand: no draft moves
+  }
   std::vector<Draft> out;
+  out.reserve(drafts.size());
   for (Draft& d : drafts) {
     if (!d.is_template) {
       check_no_instance_token(d);
