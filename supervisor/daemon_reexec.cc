@@ -1,10 +1,10 @@
 // `superctl reexec`: the binary now at superd's path replaces this one, same pid, and no
 // service notices (SPEC "Upgrades").
 //
-//  1. refused at once when the state cannot be written down now (a shutdown, a roll, a
+//  1. the new binary is checked (reexec_check.h); a failure leaves everything as it was;
+//  2. meanwhile, refused when the state cannot be written down now (a shutdown, a roll, a
 //     start-new-first restart, a removed service still stopping) or when the config file
 //     no longer says what runs (the new superd loads the file: run reload-config first);
-//  2. the new binary is checked (reexec_check.h); a failure leaves everything as it was;
 //  3. from the check on, the control socket accepts no one (clients queue in its
 //     backlog, and the new superd answers them); the connections already accepted are
 //     answered by this one: the exec waits until their clients have closed them (`log
@@ -37,7 +37,7 @@
 namespace superd {
 namespace {
 
-constexpr uint64_t kTickMs = 5;
+constexpr uint64_t kTickMs = 1;  // a few ticks per reexec: the log files catch up in ~1 ms
 constexpr auto kQuiesceBudget = std::chrono::seconds(5);
 
 // Blocked across the exec: they wait, pending, for the new superd's handlers.
@@ -55,8 +55,6 @@ bool set_cloexec(int fd, bool on) {
 }  // namespace
 
 std::string Daemon::reexec_refusal() {
-  if (options_.exe.empty()) return "superd does not know the path of its own binary";
-  if (reexec_) return "a reexec is already under way";
   if (std::string why = supervisor_.reexec_busy(); !why.empty()) return why;
   LoadResult loaded = load_config_file(config_.path);
   if (!loaded.errors.empty()) return config_.path + " is invalid now: " + loaded.errors.front().format();
@@ -76,9 +74,12 @@ std::string Daemon::reexec_refusal() {
 
 void Daemon::reexec(const std::shared_ptr<ipc::Connection>& conn, int64_t id) {
   spdlog::info("reexec requested by uid {}", conn->peer().uid);
-  if (std::string why = reexec_refusal(); !why.empty()) {
-    spdlog::warn("reexec refused: {}", why);
-    conn->send(ipc::make_error(id, ipc::err::failed, "reexec refused: " + why));
+  const char* refused = options_.exe.empty() ? "superd does not know the path of its own binary"
+                        : reexec_            ? "a reexec is already under way"
+                                             : nullptr;
+  if (refused) {
+    spdlog::warn("reexec refused: {}", refused);
+    conn->send(ipc::make_error(id, ipc::err::failed, std::string("reexec refused: ") + refused));
     return;
   }
   conn->defer_reply();
@@ -86,7 +87,10 @@ void Daemon::reexec(const std::shared_ptr<ipc::Connection>& conn, int64_t id) {
   reexec_->conn = conn;
   reexec_->id = id;
   reexec_->check = std::make_unique<ReexecCheck>(&loop_, host_);
+  // The new binary loads the config while this one compares it with what runs: the two
+  // loads take the same time, on two cores.
   reexec_->check->start(options_.exe, config_.path, [this](bool ok, const std::string& why) {
+    if (!reexec_) return;  // refused meanwhile; the job is going
     if (!ok) return reexec_fail(why);
     reexec_->control = server_->hand_over();
     if (!reexec_->control) return reexec_fail("the control socket could not be handed over");
@@ -98,6 +102,8 @@ void Daemon::reexec(const std::shared_ptr<ipc::Connection>& conn, int64_t id) {
     uv_timer_start(reexec_->tick.get(), [](uv_timer_t* t) { static_cast<Daemon*>(t->data)->reexec_tick(); },
                    0, kTickMs);
   });
+  if (!reexec_) return;  // the check could not even start, and said so
+  if (std::string why = reexec_refusal(); !why.empty()) reexec_fail(why);
 }
 
 void Daemon::reexec_fail(const std::string& why) {

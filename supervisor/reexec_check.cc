@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,7 +11,6 @@
 
 #include "base/exit_status.h"
 #include "proc/launch_plan.h"
-#include "proc/spawn.h"
 #include "supervisor/reexec_state.h"
 #include "version.h"
 
@@ -44,12 +44,33 @@ void ReexecCheck::start(const std::string& exe, const std::string& config_path, 
   ::fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);
   SpawnSpec spec;
   spec.command = {exe, "--reexec-check", "-c", config_path};
-  spec.stdout_fd = spec.stderr_fd = write_end.get();
-  auto plan = plan_launch(spec);
-  if (auto* failure = std::get_if<SpawnFailure>(&plan)) return done_(false, failure->reason);
-  auto spawned = spawn_process(std::get<LaunchPlan>(plan));
-  if (auto* failure = std::get_if<SpawnFailure>(&spawned)) return done_(false, failure->reason);
-  pid_ = std::get<Spawned>(spawned).pid;
+  auto planned = plan_launch(spec);  // argv and the clean environment, as a service gets
+  if (auto* failure = std::get_if<SpawnFailure>(&planned)) return done_(false, failure->reason);
+  LaunchPlan& plan = std::get<LaunchPlan>(planned);
+  // posix_spawn, not superd's fork path: glibc's vfork-like clone leaves superd's pages
+  // alone, where a fork has them copied on write while superd compares the config on the
+  // other core (measured: 7.6 ms from fork to exec with 100 services; bench row 11a).
+  // Every fd of superd is close-on-exec; the check gets /dev/null, the pipe, a session
+  // of its own (killed as a group on timeout) and default signals.
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, write_end.get(), 1);
+  posix_spawn_file_actions_adddup2(&actions, write_end.get(), 2);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = 0;
+  const int rc = ::posix_spawn(&pid, plan.program.c_str(), &actions, &attr, plan.argv.data(), plan.envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return done_(false, exe + ": " + std::strerror(rc));
+  pid_ = pid;
   std::weak_ptr<bool> alive = alive_;
   host_.watch_child(pid_, [this, alive](int wstatus) {
     if (alive.lock()) finish(wstatus);
