@@ -88,14 +88,16 @@ void run_child(LaunchPlan& plan, int status_fd, int devnull_fd) {
   const int out = lift(plan.stdout_fd, floor);
   const int err = lift(plan.stderr_fd, floor);
   if (in < 0 || out < 0 || err < 0) fail(status_fd, ExecStage::dup_fds);
+  // Into the plan's scratch, not over listen_fds: the child may share superd's memory.
+  int* lifted = plan.child_listen_fds.data();
   for (int i = 0; i < nlisten; ++i) {
-    plan.listen_fds[i] = lift(plan.listen_fds[i], floor);
-    if (plan.listen_fds[i] < 0) fail(status_fd, ExecStage::dup_fds);
+    lifted[i] = lift(plan.listen_fds[i], floor);
+    if (lifted[i] < 0) fail(status_fd, ExecStage::dup_fds);
   }
   if (::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0)
     fail(status_fd, ExecStage::dup_fds);
   for (int i = 0; i < nlisten; ++i) {
-    if (::dup2(plan.listen_fds[i], 3 + i) < 0) fail(status_fd, ExecStage::dup_fds);
+    if (::dup2(lifted[i], 3 + i) < 0) fail(status_fd, ExecStage::dup_fds);
   }
   if (::dup2(status_fd, 3 + nlisten) < 0) fail(status_fd, ExecStage::dup_fds);
   status_fd = 3 + nlisten;
