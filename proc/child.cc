@@ -88,7 +88,7 @@ void run_child(LaunchPlan& plan, int status_fd, int devnull_fd) {
   const int out = lift(plan.stdout_fd, floor);
   const int err = lift(plan.stderr_fd, floor);
   if (in < 0 || out < 0 || err < 0) fail(status_fd, ExecStage::dup_fds);
-  // Into the plan's scratch, not over listen_fds: the child may share superd's memory.
+  // Into the plan's scratch, not over listen_fds, which the parent owns.
   int* lifted = plan.child_listen_fds.data();
   for (int i = 0; i < nlisten; ++i) {
     lifted[i] = lift(plan.listen_fds[i], floor);

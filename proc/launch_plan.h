@@ -40,8 +40,9 @@ struct LaunchPlan {
   int stdout_fd = -1;  // write ends of the capture pipes (owned by the caller)
   int stderr_fd = -1;
   std::vector<int> listen_fds;  // become fds 3.. in the child
-  // The child's only writable memory besides its stack (it may share superd's memory,
-  // spawn.cc): listen_fds moved above its new low fds; sized by spawn_process().
+  // Scratch the child writes (it may share superd's memory, spawn.cc), with the digits
+  // of LISTEN_PID in `env`: listen_fds moved above its new low fds; sized by
+  // spawn_process().
   std::vector<int> child_listen_fds;
 
   CgroupJoin cgroup;  // the service's cgroup (cgroup_join.h); inactive: none

@@ -21,11 +21,16 @@ namespace {
 // (CLONE_VM | CLONE_VFORK, as glibc's posix_spawn does) until it has exec'd or failed:
 // no page table is copied and no page of superd's is copied on write while the child
 // runs. A fork had both copy-on-write faulting (superd goes on with its loop), which this
-// VM makes dear: 7.6 ms from fork to exec when superd was busy. The child touches only
-// its own stack, its scratch in the plan (launch_plan.h) and errno; run_child() already
-// makes only system calls. A cgroup leaf keeps clone3(CLONE_INTO_CGROUP), which has no
-// function-on-a-stack form in glibc 2.36 (clone_into_cgroup.h). ASan builds fork too:
-// instrumented code on a foreign stack would warn into the service's log.
+// VM makes dear: 7.6 ms from fork to exec when superd was busy. The child writes only
+// its own stack, this spawn's scratch in the plan (child_listen_fds, and the digits of
+// LISTEN_PID in the plan's env) and errno; run_child() already makes only system calls.
+// The price: superd waits for the child's steps before exec. Those are a few syscalls
+// here, but a chdir into (or an exec from) a stalled NFS or FUSE mount stalls superd
+// with it, as it would under posix_spawn. So only the plain path shares: a sandbox
+// (mounts, a `keep` path's open) forks, and so does a cgroup leaf, whose
+// clone3(CLONE_INTO_CGROUP) has no function-on-a-stack form in glibc 2.36
+// (clone_into_cgroup.h). ASan builds fork too: instrumented code on a foreign stack
+// would warn into the service's log.
 #if defined(__SANITIZE_ADDRESS__)
 constexpr bool kShareMemory = false;
 #else
@@ -52,7 +57,10 @@ char* child_stack_top() {
     void* p = ::mmap(nullptr, kGuard + kChildStack, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (p == MAP_FAILED) return nullptr;
-    ::mprotect(p, kGuard, PROT_NONE);  // an overflow faults instead of writing superd's memory
+    if (::mprotect(p, kGuard, PROT_NONE) != 0) {  // an overflow must fault, not write superd's memory
+      ::munmap(p, kGuard + kChildStack);
+      return nullptr;
+    }
     base = static_cast<char*>(p);
   }
   return base + kGuard + kChildStack;
@@ -60,7 +68,8 @@ char* child_stack_top() {
 
 // Like fork_into_cgroup(), but the child runs run_child() and never returns here.
 pid_t start_child(LaunchPlan& plan, int status_fd, int devnull_fd) {
-  char* stack = kShareMemory && !plan.cgroup.active() ? child_stack_top() : nullptr;
+  const bool share = kShareMemory && !plan.cgroup.active() && !plan.sandbox.active;
+  char* stack = share ? child_stack_top() : nullptr;
   if (stack) {
     ChildStart start{&plan, status_fd, devnull_fd};
     return ::clone(child_entry, stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &start);

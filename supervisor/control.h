@@ -49,8 +49,9 @@ class Control {
   void end_followers(const std::string& service);
   // `log -f` clients no longer authorized (socket_group changed) end.
   void end_unauthorized_followers();
-  // `log -f` clients still connected (a reexec cuts them; superctl then exits).
-  size_t open_followers() const;
+  // Connections still open that follow a log, `except` aside (a reexec cuts them;
+  // superctl then exits). One connection following twice counts once.
+  size_t open_followers(const ipc::Connection* except) const;
   // Back on the loop once a `log` request's files are read (control_log.cc).
   void finish_log(const std::shared_ptr<ipc::Connection>& conn, int64_t id,
                   const std::string& service, bool follow_too, std::vector<std::string> lines,

@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <set>
 
 #include "ipc/protocol.h"
 #include "supervisor/control.h"
@@ -244,12 +245,12 @@ void Control::end_followers(const std::string& service) {
   std::erase_if(followers_, [&](const auto& f) { return f.first == service; });
 }
 
-size_t Control::open_followers() const {
-  size_t n = 0;
+size_t Control::open_followers(const ipc::Connection* except) const {
+  std::set<const ipc::Connection*> open;
   for (const auto& [name, weak] : followers_) {
-    if (auto conn = weak.lock(); conn && conn->is_open()) ++n;
+    if (auto conn = weak.lock(); conn && conn->is_open() && conn.get() != except) open.insert(conn.get());
   }
-  return n;
+  return open.size();
 }
 
 void Control::cmd_reopen_logs(const Conn& conn, const ipc::Request& req) {

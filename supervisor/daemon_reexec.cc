@@ -89,8 +89,10 @@ void Daemon::reexec(const std::shared_ptr<ipc::Connection>& conn, int64_t id) {
   reexec_->check = std::make_unique<ReexecCheck>(&loop_, host_);
   // The new binary loads the config while this one compares it with what runs: the two
   // loads take the same time, on two cores.
-  reexec_->check->start(options_.exe, config_.path, [this](bool ok, const std::string& why) {
-    if (!reexec_) return;  // refused meanwhile; the job is going
+  ReexecJob* job = reexec_.get();
+  reexec_->check->start(options_.exe, config_.path, [this, job](bool ok, const std::string& why) {
+    // Refused meanwhile: this job is going, and reexec_ may already be a newer one's.
+    if (reexec_.get() != job || reexec_->control) return;
     if (!ok) return reexec_fail(why);
     reexec_->control = server_->hand_over();
     if (!reexec_->control) return reexec_fail("the control socket could not be handed over");
@@ -167,7 +169,7 @@ size_t Daemon::unanswered_connections() const {
   size_t open = server_->connection_count();
   const auto requester = reexec_->conn.lock();
   if (requester && requester->is_open() && open > 0) --open;
-  const size_t followers = control_.open_followers();
+  const size_t followers = control_.open_followers(requester.get());
   return open > followers ? open - followers : 0;
 }
 
