@@ -4,31 +4,18 @@
 #include <unistd.h>
 
 #include <optional>
-#include <sstream>
 
 #include "base/env_file.h"
+#include "base/program_path.h"
 #include "proc/identity.h"
 
 namespace superd {
 namespace {
 
-constexpr const char* kDefaultPath = "/usr/local/bin:/usr/bin:/bin";
-
-bool is_executable_file(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
-}
 
 std::optional<std::string> resolve_program(const std::string& name, const std::string& path_var) {
   if (name.find('/') != std::string::npos) return name;
-  std::stringstream dirs(path_var);
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    if (dir.empty()) continue;
-    std::string candidate = dir + "/" + name;
-    if (is_executable_file(candidate)) return candidate;
-  }
-  return std::nullopt;
+  return find_in_path(name, path_var);
 }
 
 // SPEC's clean set, then `environment`, then env_file; never superd's own environment,
@@ -38,7 +25,7 @@ std::variant<std::vector<std::pair<std::string, std::string>>, SpawnFailure> bui
     const SpawnSpec& spec, const Identity& who, std::vector<std::string>* warnings) {
   std::vector<std::pair<std::string, std::string>> env = {
       {"HOME", who.home}, {"USER", who.name},   {"LOGNAME", who.name},
-      {"PATH", kDefaultPath}, {"SHELL", who.shell},
+      {"PATH", std::string(kDefaultPath)}, {"SHELL", who.shell},
   };
   auto set = [&env](const std::string& key, const std::string& value) {
     for (auto& [k, v] : env) {
@@ -106,7 +93,7 @@ std::optional<SpawnFailure> plan_exec(const SpawnSpec& spec, const Identity& who
   auto& vars = std::get<0>(env);
   for (const auto& kv : spec.extra_env) vars.push_back(kv);
 
-  std::string path_var = kDefaultPath;
+  std::string path_var(kDefaultPath);
   for (const auto& [k, v] : vars) {
     if (k == "PATH") path_var = v;
   }

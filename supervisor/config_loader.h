@@ -37,7 +37,14 @@
 
 namespace superd::config_internal {
 
-constexpr std::string_view kDefaultPath = "/usr/local/bin:/usr/bin:/bin";
+// What `map` holds for `key`: made by `make()` the first time it is asked for.
+template <class Map, class Make>
+const typename Map::mapped_type& remembered(Map& map, const typename Map::key_type& key, Make make) {
+  auto [it, fresh] = map.try_emplace(key);
+  if (fresh) it->second = make();
+  return it->second;
+}
+
 constexpr size_t kMaxNameLength = 64;
 constexpr size_t kMaxRegexLength = 1024;
 // Durations end up added to steady_clock time points counted in nanoseconds; capping
@@ -291,8 +298,6 @@ class Loader {
   std::set<std::string> checked_dirs_;  // each directory's problems are reported once
   // Pass 2 asks the system once per load, however many services ask the same: a
   // hundred services of one user read the user database once, walk log_dir once.
-  bool known_user(const std::string& name);
-  bool known_group(const std::string& name);
   std::map<std::string, bool> users_known_, groups_known_;
   std::map<std::string, std::variant<SafeDir, PathProblem>> dirs_opened_;
   std::map<std::string, std::string> programs_checked_;  // program (and PATH) -> problem, "" none

@@ -91,9 +91,7 @@ bool Loader::check_dir(const std::string& what, const std::string& path, const s
   if (!options_.check_system) return true;
   const bool first = checked_dirs_.insert(dir).second;
   const PathTrust trust = config_.supervisor.path_trust();
-  auto [it, fresh] = dirs_opened_.try_emplace(dir);
-  if (fresh) it->second = open_safe_dir(dir, trust, Missing::accept);
-  const auto& opened = it->second;
+  const auto& opened = remembered(dirs_opened_, dir, [&] { return open_safe_dir(dir, trust, Missing::accept); });
   if (const auto* problem = std::get_if<PathProblem>(&opened)) {
     if (first) errors_.at(where, problem->explain(what, path, consequence));
     return false;
@@ -152,10 +150,9 @@ void Loader::check_groups(const std::vector<Draft>& drafts) {
   std::vector<ServiceGroups> services;
   std::map<std::pair<std::string, std::string>, std::optional<ServiceGroups>> by_identity;
   for (const auto& d : drafts) {
-    auto [it, fresh] = by_identity.try_emplace({d.cfg.user, d.cfg.group});
-    if (fresh) it->second = groups_of(d.cfg);
-    if (!it->second) continue;
-    services.push_back(*it->second);
+    const auto& groups = remembered(by_identity, {d.cfg.user, d.cfg.group}, [&] { return groups_of(d.cfg); });
+    if (!groups) continue;
+    services.push_back(*groups);
     services.back().service = d.cfg.name;
   }
   auto runs_as = [&](gid_t gid) -> const ServiceGroups* {

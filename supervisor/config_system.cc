@@ -10,6 +10,7 @@
 
 #include "base/env_file.h"
 #include "base/file_read.h"
+#include "base/program_path.h"
 #include "supervisor/config_instances.h"
 #include "supervisor/config_loader.h"
 
@@ -32,11 +33,6 @@ bool name_exists(const std::string& name, Lookup lookup) {
   }
 }
 
-bool is_executable_file(const std::string& path) {
-  struct stat st {};
-  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0;
-}
-
 // Why `program` cannot be run ("" when it can): an absolute path must be an executable
 // regular file, a bare name one in `search` (a PATH).
 std::string executable_problem(const std::string& program, const std::string& search) {
@@ -49,14 +45,7 @@ std::string executable_problem(const std::string& program, const std::string& se
     if (access(program.c_str(), X_OK) != 0) return quoted(program) + " is not executable";
     return "";
   }
-  std::string_view rest = search;
-  while (true) {
-    size_t colon = rest.find(':');
-    std::string_view dir = rest.substr(0, colon);
-    if (!dir.empty() && is_executable_file(join_path(dir, program))) return "";
-    if (colon == std::string_view::npos) break;
-    rest.remove_prefix(colon + 1);
-  }
+  if (find_in_path(program, search)) return "";
   return quoted(program) + " not found in PATH (" + search + ")";
 }
 
@@ -65,21 +54,11 @@ std::string executable_problem(const std::string& program, const std::string& se
 bool user_exists(const std::string& name) { return name_exists<passwd>(name, getpwnam_r); }
 bool group_exists(const std::string& name) { return name_exists<group>(name, getgrnam_r); }
 
-bool Loader::known_user(const std::string& name) {
-  auto [it, fresh] = users_known_.try_emplace(name, false);
-  if (fresh) it->second = user_exists(name);
-  return it->second;
-}
-
-bool Loader::known_group(const std::string& name) {
-  auto [it, fresh] = groups_known_.try_emplace(name, false);
-  if (fresh) it->second = group_exists(name);
-  return it->second;
-}
-
 void Loader::check_system(const Draft& d, bool is_service) {
   if (!options_.check_system) return;
   const ServiceConfig& cfg = d.cfg;
+  auto known_user = [&](const std::string& u) { return remembered(users_known_, u, [&] { return user_exists(u); }); };
+  auto known_group = [&](const std::string& g) { return remembered(groups_known_, g, [&] { return group_exists(g); }); };
   if (const auto* n = d.node("user"); n && !cfg.user.empty() && !known_user(cfg.user)) {
     errors_.at(*n, "unknown user " + quoted(cfg.user));
   }
@@ -131,9 +110,9 @@ void Loader::check_executable(const std::string& program, const toml::node& wher
   const std::string search =
       is_absolute(program) ? std::string()
                            : env_path != d.cfg.environment.end() ? env_path->second : std::string(kDefaultPath);
-  auto [it, fresh] = programs_checked_.try_emplace(search + '\0' + program);
-  if (fresh) it->second = executable_problem(program, search);
-  if (!it->second.empty()) errors_.at(where, it->second);
+  const std::string& problem =
+      remembered(programs_checked_, search + '\0' + program, [&] { return executable_problem(program, search); });
+  if (!problem.empty()) errors_.at(where, problem);
 }
 
 // Read as superd reads it at every start (base/safe_path.h): its directories checked, the
