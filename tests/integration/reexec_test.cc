@@ -106,6 +106,14 @@ int reexecs_seen_by(ipc::Client& c) {
 
 const std::string kWaiting = "reexec: waiting for 1 control connection(s) to finish";
 
+// `superctl reexec` in the background; `*waiting` says whether superd then logged that
+// it waits for the one connection a test holds.
+std::future<RunResult> reexec_waiting_for_held(const Superd& d, bool* waiting) {
+  auto reexec = std::async(std::launch::async, [&d] { return d.ctl({"reexec"}); });
+  *waiting = wait_until([&] { return d.daemon_log().find(kWaiting) != std::string::npos; });
+  return reexec;
+}
+
 TEST(Reexec, NothingRestartsNoConnectionIsRefusedAndEveryLineIsKeptOnce) {
   TempDir dir;
   const int port = free_port();
@@ -284,9 +292,9 @@ TEST(Reexec, AConnectionAcceptedBeforeTheExecIsAnsweredBeforeIt) {
   auto held = accepted_client(d);
   ASSERT_TRUE(held);
 
-  auto reexec = std::async(std::launch::async, [&] { return d.ctl({"reexec"}); });
-  ASSERT_TRUE(wait_until([&] { return d.daemon_log().find(kWaiting) != std::string::npos; }))
-      << d.daemon_log();
+  bool waiting = false;
+  auto reexec = reexec_waiting_for_held(d, &waiting);
+  ASSERT_TRUE(waiting) << d.daemon_log();
   // Mid-conversation: still the old superd, and it answers.
   EXPECT_EQ(reexecs_seen_by(*held), 0) << d.daemon_log();
   auto status = held->request("status");
@@ -340,9 +348,9 @@ TEST(Reexec, ARefusalWhileWaitingGivesTheSocketBack) {
   auto held = accepted_client(d);
   ASSERT_TRUE(held);
 
-  auto reexec = std::async(std::launch::async, [&] { return d.ctl({"reexec"}); });
-  ASSERT_TRUE(wait_until([&] { return d.daemon_log().find(kWaiting) != std::string::npos; }))
-      << d.daemon_log();
+  bool waiting = false;
+  auto reexec = reexec_waiting_for_held(d, &waiting);
+  ASSERT_TRUE(waiting) << d.daemon_log();
   auto queued = std::async(std::launch::async, [&] { return d.ctl({"status", "worker"}); });
   auto roll = held->request("restart", {{"names", {"worker"}}});
   ASSERT_TRUE(std::holds_alternative<nlohmann::json>(roll)) << std::get<std::string>(roll);
