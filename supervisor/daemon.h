@@ -92,7 +92,6 @@ class Daemon {
     std::weak_ptr<ipc::Connection> conn;
     int64_t id = 0;
     std::unique_ptr<ReexecCheck> check;
-    bool checked = false;
     // From the check on: the control socket no longer accepts (clients queue in its
     // backlog for the new superd) and is given back if the reexec fails.
     std::optional<ipc::HandedOver> control;

@@ -96,7 +96,6 @@ void Daemon::reexec(const std::shared_ptr<ipc::Connection>& conn, int64_t id) {
     if (!ok) return reexec_fail(why);
     reexec_->control = server_->hand_over();
     if (!reexec_->control) return reexec_fail("the control socket could not be handed over");
-    reexec_->checked = true;
     reexec_->deadline = Clock::now() + kQuiesceBudget;
     uv_timer_init(&loop_, reexec_->tick.get());
     reexec_->tick.mark_initialized();
@@ -110,8 +109,8 @@ void Daemon::reexec(const std::shared_ptr<ipc::Connection>& conn, int64_t id) {
 
 void Daemon::reexec_fail(const std::string& why) {
   spdlog::warn("reexec refused: {}", why);
-  if (reexec_->checked) host_.resume_outputs();
-  if (reexec_->control) {
+  if (reexec_->control) {  // the check had passed: outputs may be quiesced, the socket handed over
+    host_.resume_outputs();
     if (auto error = server_->take_back(*reexec_->control)) spdlog::error("reexec: control socket: {}", *error);
     reexec_->control.reset();
   }
