@@ -7,6 +7,7 @@
 
 #include "base/env_file.h"
 #include "base/program_path.h"
+#include "proc/fd_limit.h"
 #include "proc/identity.h"
 
 namespace superd {
@@ -79,9 +80,13 @@ std::optional<SpawnFailure> plan_identity(const SpawnSpec& spec, LaunchPlan& pla
   // Without a configured directory a service runs in /, as under systemd.
   plan.directory = spec.directory.empty() ? "/" : spec.directory;
   plan.umask = spec.umask;
+  bool nofile_set = false;
   for (const auto& [resource, value] : spec.limits) {
     plan.limits.emplace_back(resource, rlimit{value, value});
+    nofile_set = nofile_set || resource == RLIMIT_NOFILE;
   }
+  // superd raised its own (fd_limit.h); the service gets the one superd was started with.
+  if (!nofile_set && fd_limit_raised()) plan.limits.emplace_back(RLIMIT_NOFILE, inherited_fd_limit());
   return std::nullopt;
 }
 

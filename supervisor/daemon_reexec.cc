@@ -28,6 +28,7 @@
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
+#include "proc/fd_limit.h"
 #include "supervisor/config_instances.h"
 #include "supervisor/config_load.h"
 #include "supervisor/daemon.h"
@@ -215,8 +216,10 @@ std::string Daemon::exec_with_state() {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  restore_fd_limit();  // the new superd raises it again from what this one found
   ::execv(options_.exe.c_str(), argv.data());
   const int error = errno;
+  raise_fd_limit();
   pthread_sigmask(SIG_SETMASK, &before, nullptr);
   for (int fd : kept) set_cloexec(fd, true);
   return std::strerror(error);

@@ -5,6 +5,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
@@ -12,6 +14,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "proc/fd_limit.h"
 #include "supervisor/cgroups.h"
 #include "supervisor/config_load.h"
 #include "supervisor/adoption.h"
@@ -123,6 +126,10 @@ int main(int argc, char** argv) {
   // Per-client read buffers (64 KiB) come from mmap, so a burst of clients gives its
   // memory back when it goes instead of leaving superd's heap (and RSS) grown.
   ::mallopt(M_MMAP_THRESHOLD, 32 * 1024);
+  // Two pipe ends per service: thousands of services need more fds than a soft limit of
+  // 1024 (proc/fd_limit.h; the services get the old limit back).
+  const bool fd_limit_ok = superd::raise_fd_limit();
+  const int fd_limit_errno = errno;
 
   // `superd import` takes its own arguments (--from, files): hand them over untouched.
   if (argc >= 2 && std::string(argv[1]) == "import") {
@@ -169,6 +176,9 @@ int main(int argc, char** argv) {
   }
   setup_logging(loaded.config->supervisor.log_level);
   for (const auto& w : loaded.warnings) spdlog::warn("{}", w.format());
+  if (!fd_limit_ok) {
+    spdlog::warn("could not raise the open-file limit to the hard limit: {}", std::strerror(fd_limit_errno));
+  }
   for (const auto& note : state_notes) spdlog::warn("reexec: {}", note);
   loaded.config->path = config_path;
   superd::Daemon daemon(std::move(*loaded.config), options);

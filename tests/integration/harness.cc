@@ -390,7 +390,7 @@ bool Superd::start(const std::vector<std::string>& extra_env, std::string* why) 
       ::putenv(listen_pid);
     }
     if (nofile_limit_ > 0) {
-      rlimit rl{nofile_limit_, nofile_limit_};
+      rlimit rl{nofile_limit_, nofile_hard_};
       ::setrlimit(RLIMIT_NOFILE, &rl);
     }
     ::execl(bin.c_str(), bin.c_str(), "-c", config_.c_str(), nullptr);

@@ -159,8 +159,12 @@ class Superd {
   int stop(std::chrono::milliseconds timeout = 20s);
   // kill -9, as a crash would; its services are left running.
   void kill_hard();
-  // RLIMIT_NOFILE for the next start (0: inherit).
-  void set_nofile_limit(unsigned long limit) { nofile_limit_ = limit; }
+  // RLIMIT_NOFILE for the next start, soft and hard (hard 0: the same as soft; soft 0:
+  // inherit).
+  void set_nofile_limit(unsigned long soft, unsigned long hard = 0) {
+    nofile_limit_ = soft;
+    nofile_hard_ = hard ? hard : soft;
+  }
   // superd's stdout for the next start (a pipe the test reads, or one nobody reads);
   // -1: the daemon log file, with stderr. The fd stays the test's.
   void set_stdout_fd(int fd) { stdout_fd_ = fd; }
@@ -200,6 +204,7 @@ class Superd {
   pid_t pid_ = -1;
   std::string binary_;
   unsigned long nofile_limit_ = 0;
+  unsigned long nofile_hard_ = 0;
   int stdout_fd_ = -1;
   std::vector<std::pair<std::string, int>> listen_fds_;
 };

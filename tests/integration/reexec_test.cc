@@ -367,5 +367,47 @@ TEST(Reexec, ARefusalWhileWaitingGivesTheSocketBack) {
   EXPECT_EQ(d.daemon_log().find("re-executing"), std::string::npos) << d.daemon_log();
 }
 
+
+// "Max open files  SOFT  HARD  files" of /proc/PID/limits; {-1, -1} when gone.
+std::pair<long, long> open_file_limit(pid_t pid) {
+  std::istringstream in(read_file("/proc/" + std::to_string(pid) + "/limits"));
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("Max open files", 0) != 0) continue;
+    std::istringstream fields(line.substr(14));
+    long soft = -1, hard = -1;
+    fields >> soft >> hard;
+    return {soft, hard};
+  }
+  return {-1, -1};
+}
+
+// superd raises its own soft open-file limit to the hard one (thousands of services hold
+// two pipe ends each), and a service never sees it: it gets the limit superd was started
+// with, before a re-exec and after, unless `limits.nofile` sets its own.
+TEST(Reexec, ServicesKeepTheOpenFileLimitSuperdWasStartedWith) {
+  TempDir dir;
+  Superd d(dir, "[service.plain]\ncommand = " + cmd({"--pause"}) + "\nstart_seconds = \"50ms\"\n"
+                "[service.own]\ncommand = " + cmd({"--pause"}) +
+                "\nlimits = { nofile = 300 }\nstart_seconds = \"50ms\"\n");
+  d.set_binary(copy_of_superd(dir));
+  d.set_nofile_limit(256, 4096);
+  ASSERT_TRUE(d.start());
+  ASSERT_TRUE(d.wait_state("plain", "running")) << d.daemon_log();
+  ASSERT_TRUE(d.wait_state("own", "running")) << d.daemon_log();
+  EXPECT_EQ(open_file_limit(d.pid()), std::make_pair(4096L, 4096L));
+  EXPECT_EQ(open_file_limit(d.status("plain")["pid"]), std::make_pair(256L, 4096L));
+  EXPECT_EQ(open_file_limit(d.status("own")["pid"]), std::make_pair(300L, 300L));
+
+  auto r = d.ctl({"reexec"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << d.daemon_log();
+  EXPECT_EQ(open_file_limit(d.pid()), std::make_pair(4096L, 4096L));
+  const pid_t before = d.status("plain")["pid"];
+  r = d.ctl({"restart", "plain"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << d.daemon_log();
+  const pid_t after = d.wait_new_pid("plain", before);
+  ASSERT_GT(after, 0) << d.daemon_log();
+  EXPECT_EQ(open_file_limit(after), std::make_pair(256L, 4096L));
+}
+
 }  // namespace
 }  // namespace superd::test
