@@ -1,6 +1,5 @@
 // One control connection: reading and framing, the per-connection limits, writing, and
 // the close sequence. See server.h for the rules and the ownership story.
-#include <malloc.h>
 #include <sys/ioctl.h>
 
 #include <string>
@@ -12,8 +11,6 @@
 
 namespace superd::ipc {
 namespace {
-
-constexpr std::size_t kReadBufferBytes = 64 * 1024;
 
 struct WriteRequest {
   uv_write_t req;
@@ -29,7 +26,8 @@ bool is_blank(std::string_view line) {
 }  // namespace
 
 Connection::Connection(Private, ServerCore* server, Peer peer, bool counted)
-    : server_(server),
+    : read_buffer_(server->read_buffer()),
+      server_(server),
       peer_(peer),
       counted_(counted),
       max_output_bytes_(server->options().max_output_bytes),
@@ -71,9 +69,7 @@ bool Connection::start(uv_stream_t* listener) {
   const int rc = uv_read_start(
       reinterpret_cast<uv_stream_t*>(pipe_),
       [](uv_handle_t* handle, size_t, uv_buf_t* buf) {
-        Connection* self = owner(handle);
-        if (!self->read_buffer_) self->read_buffer_ = std::make_unique<char[]>(kReadBufferBytes);
-        *buf = uv_buf_init(self->read_buffer_.get(), kReadBufferBytes);
+        *buf = uv_buf_init(owner(handle)->read_buffer_.get(), ServerCore::kReadBufferBytes);
       },
       [](uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
         owner(reinterpret_cast<uv_handle_t*>(stream))->on_read(nread, buf);
@@ -249,6 +245,9 @@ void Connection::close() {
   if (!open_) return;
   open_ = false;
   if (server_) {
+    // What the client's requests and replies left on the heap goes back to the system
+    // once the burst it belongs to is over.
+    server_->trim_heap_soon();
     server_->forget(this);
     server_ = nullptr;
   }
@@ -269,7 +268,6 @@ void Connection::on_handle_closed() {
   if (--handles_open_ > 0) return;
   pipe_ = nullptr;
   timer_ = nullptr;
-  read_buffer_.reset();
   // Moved out first: the callback may drop the last other reference, and a lambda that
   // captured this connection would otherwise keep it alive forever.
   std::function<void()> callback = std::move(on_close);
@@ -278,9 +276,6 @@ void Connection::on_handle_closed() {
     std::shared_ptr<Connection> keep = std::move(self_);
     if (callback) callback();
   }  // `keep` may destroy this connection here, after the last use of a member
-  // A client's buffers and big replies leave freed heap behind; give it back to the
-  // system so superd's RSS returns to its baseline. Once per connection: cheap enough.
-  ::malloc_trim(0);
 }
 
 bool Connection::has_spoken() const {

@@ -1,6 +1,7 @@
 // The listening side: the socket, accepting, the connection limit, and handing requests
 // to the daemon's handler. Connections do the rest (connection.cc).
 #include <fcntl.h>
+#include <malloc.h>
 
 #include <exception>
 #include <vector>
@@ -57,6 +58,14 @@ void ServerCore::close() {
   for (Connection* connection : open) connection->close();
   connections_.clear();
   socket_.reset();  // unlinks the socket if it is still ours, releases the lock
+}
+
+void ServerCore::trim_heap_soon() {
+  if (!trim_timer_.initialized()) {
+    if (uv_timer_init(loop_, trim_timer_.get()) != 0) return;
+    trim_timer_.mark_initialized();
+  }
+  uv_timer_start(trim_timer_.get(), [](uv_timer_t*) { ::malloc_trim(0); }, kTrimDelayMs, 0);
 }
 
 std::optional<HandedOver> ServerCore::hand_over() {

@@ -130,6 +130,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // too, or a loop slower than its client would take it for an idle one.
   bool has_spoken() const;
 
+  // The server's one read buffer (ServerCore::read_buffer), held so that it outlives a
+  // server closed before this connection.
+  std::shared_ptr<char[]> read_buffer_;
   ServerCore* server_;  // null once closed (the server only knows open connections)
   Peer peer_;
   bool counted_;        // false for the connection turned away with busy
@@ -150,7 +153,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uv_timer_t* timer_ = nullptr;
   std::shared_ptr<Connection> self_;  // held while handles are open
   LineDecoder decoder_;
-  std::unique_ptr<char[]> read_buffer_;
 };
 
 struct ServerOptions {
