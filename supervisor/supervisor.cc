@@ -27,6 +27,7 @@ Service& Supervisor::add(const ServiceConfig& config) {
 }
 
 void Supervisor::reorder(const Config& config) {
+  dependents_stale_ = true;
   ordered_.clear();
   for (const auto& name : config.start_order()) {
     if (Service* s = find(name)) ordered_.push_back(s);
@@ -180,6 +181,7 @@ void Supervisor::retire(const std::string& name) {
   std::unique_ptr<Service> service = std::move(it->second);
   services_.erase(it);
   std::erase(ordered_, service.get());
+  dependents_stale_ = true;
   host_.retiring(*service);
   service->stop();
   retired_.push_back(std::move(service));
@@ -217,13 +219,26 @@ bool Supervisor::deps_started(const Service& service) const {
   return true;
 }
 
-bool Supervisor::dependents_down(const Service& service) const {
-  const std::string& family = service.config().template_name;
+void Supervisor::index_dependents() {
+  dependents_.clear();
   for (const auto& [name, other] : services_) {
-    const auto& after = other->config().after;
-    const bool waits = std::find(after.begin(), after.end(), service.name()) != after.end() ||
-                       (!family.empty() && std::find(after.begin(), after.end(), family) != after.end());
-    if (waits && (other->has_processes() || other->state() == State::backoff)) return false;
+    for (const auto& dep : other->config().after) {
+      auto& list = dependents_[dep];
+      if (list.empty() || list.back() != other.get()) list.push_back(other.get());
+    }
+  }
+  dependents_stale_ = false;
+}
+
+bool Supervisor::dependents_down(const Service& service) {
+  if (dependents_stale_) index_dependents();
+  for (const std::string* key : {&service.name(), &service.config().template_name}) {
+    if (key->empty()) continue;
+    auto it = dependents_.find(*key);
+    if (it == dependents_.end()) continue;
+    for (const Service* other : it->second) {
+      if (other->has_processes() || other->state() == State::backoff) return false;
+    }
   }
   return true;
 }
@@ -260,8 +275,10 @@ void Supervisor::schedule_pass() {
   // Start whatever waits and whose dependencies have started; starts that settle at once
   // (start_seconds = 0) release others through the next pass.
   std::vector<Service*> ready;
-  for (Service* s : ordered_) {
-    if (pending_start_.count(s->name()) && deps_started(*s)) ready.push_back(s);
+  if (!pending_start_.empty()) {
+    for (Service* s : ordered_) {
+      if (pending_start_.count(s->name()) && deps_started(*s)) ready.push_back(s);
+    }
   }
   for (Service* s : ready) {
     pending_start_.erase(s->name());
@@ -285,6 +302,7 @@ void Supervisor::shutdown_pass() {
 void Supervisor::begin_shutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
+  dependents_stale_ = true;
   pending_start_.clear();
   for (auto& roll : rolls_) roll->end_early("superd is shutting down");
   schedule();

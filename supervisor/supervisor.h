@@ -137,7 +137,8 @@ class Supervisor : private ServiceHost {
   void schedule_pass();
   void shutdown_pass();
   bool deps_started(const Service& service) const;
-  bool dependents_down(const Service& service) const;
+  bool dependents_down(const Service& service);
+  void index_dependents();
   bool dep_started(const Service& dep) const;
 
   // Rolls (supervisor_roll.cc).
@@ -155,6 +156,12 @@ class Supervisor : private ServiceHost {
   std::vector<ServiceTemplate> templates_;
   std::vector<std::shared_ptr<Roll>> rolls_;       // under way (over ones are dropped)
   std::set<std::string> pending_start_;           // waiting for their `after`
+  // Who names each service or template in `after`: what a shutdown waits on, looked up
+  // per service instead of scanned (a scan of every service for every service, at every
+  // event of a shutdown, took minutes at 3,000 services). Rebuilt when stale: the
+  // services or their configs changed.
+  std::map<std::string, std::vector<Service*>> dependents_;
+  bool dependents_stale_ = true;
   bool scheduling_ = false;
   bool reschedule_ = false;
   bool shutting_down_ = false;

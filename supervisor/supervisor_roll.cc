@@ -145,6 +145,7 @@ void Supervisor::begin_step(Roll& roll) {
     const bool up = s->want_up() || s->has_processes();
     const ServiceConfig before = s->config();
     s->set_config(std::move(*step.config));
+    dependents_stale_ = true;
     host_.reconfigure(*s, before);
     if (!up) return;
   }
