@@ -89,6 +89,7 @@ std::string Control::unknown_service(const std::string& name) const {
 }
 
 void Control::handle(const Conn& conn, ipc::Request req) {
+  host_.flush_records();
   const std::string& cmd = req.cmd;
   if (cmd == ipc::cmd::hello) {
     conn->send(ipc::make_ok(req.id, {{"protocol", ipc::kProtocolVersion},
@@ -160,6 +161,7 @@ void Control::wait_for(const Conn& conn, int64_t id, std::string cmd, std::vecto
 }
 
 void Control::check_waiters() {
+  if (!waiters_.empty()) host_.flush_records();  // a reply may name a new pid
   std::vector<Waiter> still;
   for (auto& w : waiters_) {
     auto conn = w.conn.lock();

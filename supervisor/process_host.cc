@@ -58,6 +58,8 @@ void ProcessHost::close_all() {
   for (auto& [service, slot] : slots_) slot->close_all();
   readiness_.clear();
   recheck_timer_.reset();
+  if (records_dirty_) save_records();  // the loop may not wait again
+  records_prepare_.reset();
 }
 
 void ProcessHost::release() {
@@ -299,7 +301,7 @@ void ProcessHost::on_reaped(const Reaper::Ended& ended) {
     by_pid_.erase(it);
   }
   for (auto [slot, pid, wstatus] : mains) end_main(*slot, pid, ExitStatus::from_wait_status(wstatus));
-  if (!mains.empty()) save_records();
+  if (!mains.empty()) records_changed();
   for (auto& [done, wstatus] : probes) {
     ExitStatus status = ExitStatus::from_wait_status(wstatus);
     done(status.clean(), "check " + status.describe());
@@ -373,7 +375,22 @@ void ProcessHost::arm_recheck() {
   }, 100, 0);
 }
 
+void ProcessHost::records_changed() {
+  records_dirty_ = true;
+  if (!records_prepare_.get()) return save_records();  // after close_all(): the loop is ending
+  if (!records_prepare_.initialized()) {
+    if (uv_prepare_init(loop_, records_prepare_.get()) != 0) return save_records();
+    records_prepare_.mark_initialized();
+    records_prepare_->data = this;
+  }
+  uv_prepare_start(records_prepare_.get(), [](uv_prepare_t* handle) {
+    uv_prepare_stop(handle);
+    if (auto* self = static_cast<ProcessHost*>(handle->data)) self->save_records();
+  });
+}
+
 void ProcessHost::save_records() {
+  records_dirty_ = false;
   std::vector<RunningRecord> records;
   for (const auto& [pid, rec] : running_) records.push_back(rec);
   std::string error;

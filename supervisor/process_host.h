@@ -55,6 +55,11 @@ class ProcessHost : public SupervisorHost {
 
   Slot* slot(const Service& service) const;
   uv_loop_t* loop() const { return loop_; }
+  // The running record on disk now, if a change waits for the loop (records_changed):
+  // before a reply names a pid, so that a crash right after it cannot lose the pid.
+  void flush_records() {
+    if (records_dirty_) save_records();
+  }
   // Who besides root may have made the directories superd opens ([supervisor]
   // allow_group_writable); reload-config may change it.
   const PathTrust& path_trust() const { return trust_; }
@@ -138,6 +143,9 @@ class ProcessHost : public SupervisorHost {
   bool gone(Slot& slot, pid_t owner);
   void on_cgroup_empty(Slot& slot, pid_t owner);
   void release_leaves(Slot& slot);
+  // running_ changed: written once, before the loop next waits (a boot of thousands of
+  // services rewrote the whole file at each spawn: quadratic). save_records() writes now.
+  void records_changed();
   void save_records();
   const SavedService* inherited(const std::string& name) const;
   void adopt_io(Slot& slot, const SavedService& saved);
@@ -161,6 +169,8 @@ class ProcessHost : public SupervisorHost {
   std::unordered_map<pid_t, std::function<void(int)>> helpers_;  // watch_child()
   FdStore fd_store_;
   UvHandle<uv_timer_t> recheck_timer_;
+  UvHandle<uv_prepare_t> records_prepare_;  // records_changed(): the write before the wait
+  bool records_dirty_ = false;
   std::map<std::string, std::vector<int>> handed_listeners_;
 };
 

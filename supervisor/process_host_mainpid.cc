@@ -97,7 +97,7 @@ void ProcessHost::main_watch_fired(Slot& slot, pid_t pid) {
   } else {
     end_main(slot, pid, ExitStatus{true, SIGKILL}, "ended (exit status unknown: it was not superd's child)");
   }
-  save_records();
+  records_changed();
   check_groups();
   if (supervisor_) supervisor_->collect_retired();
 }

@@ -163,7 +163,7 @@ void ProcessHost::check_restored() {
     spdlog::warn("{}: pid {} is gone and was not reaped here", slot->service->name(), pid);
     end_main(*slot, pid, ExitStatus{true, SIGKILL}, "ended during the re-exec (exit status unknown)");
   }
-  save_records();  // once for every restored service
+  records_changed();  // once for every restored service
 }
 
 }  // namespace superd

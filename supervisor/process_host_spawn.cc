@@ -79,7 +79,7 @@ void ProcessHost::adopt_child(Slot& slot, const Service& service, Spawned& child
   if (slot.cgroup) slot.cgroup->bind(child.pid);
   slot.main_start_time = process_start_time(child.pid).value_or(0);
   running_[child.pid] = {service.name(), child.pid, slot.main_start_time};
-  save_records();
+  records_changed();
   watch_exec(slot);
   store_fds(slot);  // a start-new-first restart gave this instance pipes of its own
 }
