@@ -28,6 +28,10 @@
  *             nothing else (no line is looked at; cuts fall anywhere), then writes the
  *             CPU seconds it used (user + system) to CPUFILE.
  *
+ *   benchprog --ask SOCKET REQUEST   the least a control client can do: connect to the
+ *             Unix socket, send REQUEST and a newline, read the reply line and write it to
+ *             stdout; exit 0 when the reply says "ok":true. The floor superctl is held to.
+ *
  *   benchprog --verify N BYTES FILE...   checks that the FILEs, concatenated in the
  *             order given, are exactly lines 1..N as -l writes them (every line once,
  *             in order, nothing else); prints "ok BYTES" or where it first differs, and
@@ -44,6 +48,7 @@
 #include <time.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -215,10 +220,36 @@ static int splice_floor(long long max, const char* out, const char* cpufile) {
   return fclose(f) == 0 ? 0 : 1;
 }
 
+static int ask(const char* path, const char* request) {
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof addr.sun_path) return 2;
+  strcpy(addr.sun_path, path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || connect(fd, (struct sockaddr*)&addr, sizeof addr) < 0) return 2;
+  size_t len = strlen(request);
+  char* line = malloc(len + 1);
+  memcpy(line, request, len);
+  line[len] = '\n';
+  if (write(fd, line, len + 1) != (ssize_t)(len + 1)) return 2;
+  size_t cap = 1 << 16, used = 0;
+  char* reply = malloc(cap);
+  for (;;) {
+    if (used == cap) reply = realloc(reply, cap *= 2);
+    ssize_t k = read(fd, reply + used, cap - used);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return 2;
+    used += (size_t)k;
+    if (reply[used - 1] == '\n') break;
+  }
+  if (write(1, reply, used) != (ssize_t)used) return 2;
+  return memmem(reply, used, "\"ok\":true", 9) || memmem(reply, used, "\"ok\": true", 10) ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
   clock_gettime(CLOCK_MONOTONIC, &started);
   if (argc >= 4 && !strcmp(argv[1], "--verify"))
     return verify(atol(argv[2]), atol(argv[3]), argc - 4, argv + 4);
+  if (argc == 4 && !strcmp(argv[1], "--ask")) return ask(argv[2], argv[3]);
   if (argc == 5 && !strcmp(argv[1], "--splice-floor"))
     return splice_floor(atoll(argv[2]), argv[3], argv[4]);
   if (argc == 4 && !strcmp(argv[1], "--respawn-floor"))
