@@ -58,7 +58,7 @@ void ProcessHost::close_all() {
   for (auto& [service, slot] : slots_) slot->close_all();
   readiness_.clear();
   recheck_timer_.reset();
-  if (records_dirty_) save_records();  // the loop may not wait again
+  flush_records();  // the loop may not wait again
   records_prepare_.reset();
 }
 
@@ -373,31 +373,6 @@ void ProcessHost::arm_recheck() {
     self->check_groups();
     if (self->supervisor_) self->supervisor_->collect_retired();
   }, 100, 0);
-}
-
-void ProcessHost::records_changed() {
-  records_dirty_ = true;
-  if (!records_prepare_.get()) return save_records();  // after close_all(): the loop is ending
-  if (!records_prepare_.initialized()) {
-    if (uv_prepare_init(loop_, records_prepare_.get()) != 0) return save_records();
-    records_prepare_.mark_initialized();
-    records_prepare_->data = this;
-  }
-  uv_prepare_start(records_prepare_.get(), [](uv_prepare_t* handle) {
-    uv_prepare_stop(handle);
-    if (auto* self = static_cast<ProcessHost*>(handle->data)) self->save_records();
-  });
-}
-
-void ProcessHost::save_records() {
-  records_dirty_ = false;
-  std::vector<RunningRecord> records;
-  for (const auto& [pid, rec] : running_) records.push_back(rec);
-  std::string error;
-  if (!state_dir_) return;
-  if (!save_running(*state_dir_, trust_, records, &error)) {
-    spdlog::warn("recording running processes: {}", error);
-  }
 }
 
 }  // namespace superd
