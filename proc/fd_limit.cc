@@ -2,15 +2,14 @@
 
 namespace superd {
 namespace {
-// Written once by raise_fd_limit() before any thread exists; read-only after.
-rlimit inherited{RLIM_INFINITY, RLIM_INFINITY};
-bool known = false;
+// Written by raise_fd_limit() on the main thread (at start, before any other thread, and
+// after a failed self-exec); read by the spawn path, on the same thread.
+rlimit inherited{};
 bool raised = false;
 }  // namespace
 
 bool raise_fd_limit() {
   if (::getrlimit(RLIMIT_NOFILE, &inherited) < 0) return false;
-  known = true;
   if (inherited.rlim_cur >= inherited.rlim_max) return true;
   const rlimit up{inherited.rlim_max, inherited.rlim_max};
   if (::setrlimit(RLIMIT_NOFILE, &up) < 0) return false;
@@ -18,13 +17,7 @@ bool raise_fd_limit() {
   return true;
 }
 
-rlimit inherited_fd_limit() {
-  if (!known) {
-    rlimit now{};
-    if (::getrlimit(RLIMIT_NOFILE, &now) == 0) return now;
-  }
-  return inherited;
-}
+rlimit inherited_fd_limit() { return inherited; }
 
 bool fd_limit_raised() { return raised; }
 

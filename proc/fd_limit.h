@@ -13,7 +13,7 @@ namespace superd {
 // thread, and again from the loop after a failed self-exec; false (and errno) when the
 // raise failed, which leaves the old limit.
 bool raise_fd_limit();
-// The limit superd was started with: what a service inherits.
+// The limit superd was started with: what a service inherits (once raise_fd_limit ran).
 rlimit inherited_fd_limit();
 // True when the limit in force differs from the inherited one (a spawn must reset it).
 bool fd_limit_raised();

@@ -117,9 +117,9 @@ std::string absolute_path(const std::string& path) {
   return cwd_error ? path : absolute.lexically_normal().string();
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The process itself, before anything else runs: inherited fds, the allocator, and the
+// open-file limit. errno of a failed raise of the limit, 0 when it worked.
+int prepare_process() {
   // Whatever fds we inherited (a shell's, a CI runner's) must not reach a service, nor
   // stay open across an exec of ours: mark them all close-on-exec.
   ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -133,8 +133,13 @@ int main(int argc, char** argv) {
   ::mallopt(M_TRIM_THRESHOLD, 1 << 20);
   // Two pipe ends per service: thousands of services need more fds than a soft limit of
   // 1024 (proc/fd_limit.h; the services get the old limit back).
-  const bool fd_limit_ok = superd::raise_fd_limit();
-  const int fd_limit_errno = errno;
+  return superd::raise_fd_limit() ? 0 : errno;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int fd_limit_errno = prepare_process();
 
   // `superd import` takes its own arguments (--from, files): hand them over untouched.
   if (argc >= 2 && std::string(argv[1]) == "import") {
@@ -181,7 +186,7 @@ int main(int argc, char** argv) {
   }
   setup_logging(loaded.config->supervisor.log_level);
   for (const auto& w : loaded.warnings) spdlog::warn("{}", w.format());
-  if (!fd_limit_ok) {
+  if (fd_limit_errno != 0) {
     spdlog::warn("could not raise the open-file limit to the hard limit: {}", std::strerror(fd_limit_errno));
   }
   for (const auto& note : state_notes) spdlog::warn("reexec: {}", note);
