@@ -61,8 +61,9 @@ std::string take_fds(const ServiceConfig& c, std::map<std::string, int>& fds, Sa
 Adoption plan_adoption(const Config& config, const std::vector<RunningRecord>& records,
                        std::map<std::string, int>& fds, const Cgroups& cgroups, TimePoint now) {
   Adoption a;
+  const ServiceIndex services(config.services);
   for (const auto& rec : records) {
-    const ServiceConfig* c = config.find(rec.service);
+    const ServiceConfig* c = services.find(rec.service);
     std::string why;
     int leaf = 0;
     if (!c) {

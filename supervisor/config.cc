@@ -59,6 +59,21 @@ const ServiceConfig* Config::find(const std::string& name) const {
   return nullptr;
 }
 
+ServiceIndex::ServiceIndex(const std::vector<ServiceConfig>& services) {
+  by_name_.reserve(services.size());
+  for (const auto& s : services) by_name_.emplace(s.name, &s);
+}
+
+ServiceIndex::ServiceIndex(const std::vector<const ServiceConfig*>& services) {
+  by_name_.reserve(services.size());
+  for (const ServiceConfig* s : services) by_name_.emplace(s->name, s);
+}
+
+const ServiceConfig* ServiceIndex::find(std::string_view name) const {
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : it->second;
+}
+
 const ServiceTemplate* Config::find_template(const std::string& name) const {
   for (const auto& t : templates) {
     if (t.name == name) return &t;

@@ -300,6 +300,7 @@ void Daemon::stop_leftovers_of_previous_run() {
                  warning);
   }
   std::vector<RunningRecord> kept;
+  const ServiceIndex services(config_.services);
   for (const auto& rec : records) {
     if (adopted(rec.service)) {
       kept.push_back(rec);
@@ -309,7 +310,7 @@ void Daemon::stop_leftovers_of_previous_run() {
     if (kind == LeftoverKind::none) continue;  // gone, or the pid was reused
     Leftover l{rec.service, rec.pid, SIGTERM, true, std::chrono::milliseconds(10000),
                kind == LeftoverKind::running};
-    if (const ServiceConfig* c = config_.find(rec.service)) {
+    if (const ServiceConfig* c = services.find(rec.service)) {
       l.stop_signal = c->stop_signal;
       l.signal_group_first = c->stop_mode == StopMode::group;
       l.stop_timeout = c->stop_timeout;

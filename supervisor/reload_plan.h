@@ -20,5 +20,7 @@ struct ReloadPlan {
 };
 
 ReloadPlan plan_reload(const Config& current, const Config& next);
+// The same, for the running services' own configs (no copy of them).
+ReloadPlan plan_reload(const std::vector<const ServiceConfig*>& current, const Config& next);
 
 }  // namespace superd

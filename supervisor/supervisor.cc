@@ -118,16 +118,18 @@ void Supervisor::command(Command what, std::vector<Service*> services) {
 // ---- reload-config -------------------------------------------------------------
 
 ReloadPlan Supervisor::reload(const Config& next) {
-  Config current;
-  for (Service* s : ordered_) current.services.push_back(s->config());
+  std::vector<const ServiceConfig*> current;
+  current.reserve(ordered_.size());
+  for (Service* s : ordered_) current.push_back(&s->config());
   ReloadPlan plan = plan_reload(current, next);
+  const ServiceIndex defined(next.services);
 
   for (auto it = plan.removed.rbegin(); it != plan.removed.rend(); ++it) retire(*it);
   std::map<std::string, std::vector<Roll::Step>> rolls;  // by template
   for (const auto& name : plan.changed) {
     Service& s = *find(name);
     const bool was_up = s.want_up() || s.has_processes();
-    const ServiceConfig& redefined = *next.find(name);
+    const ServiceConfig& redefined = *defined.find(name);
     if (was_up && !redefined.template_name.empty()) {
       rolls[redefined.template_name].push_back({name, redefined});
       continue;
@@ -140,11 +142,11 @@ ReloadPlan Supervisor::reload(const Config& next) {
   for (const auto& name : plan.resources_changed) {
     Service& s = *find(name);
     const ServiceConfig before = s.config();
-    s.set_config(*next.find(name));
+    s.set_config(*defined.find(name));
     host_.reconfigure(s, before);
   }
   for (const auto& name : plan.added) {
-    Service& s = add(*next.find(name));
+    Service& s = add(*defined.find(name));
     if (enabled_(s.config())) pending_start_.insert(name);
   }
   templates_ = next.templates;
@@ -160,8 +162,9 @@ std::variant<Config, std::vector<ConfigError>> Supervisor::scaled(const std::str
   auto next = with_instances(now, name, n);
   const Config* made = std::get_if<Config>(&next);
   if (!made) return next;
+  const ServiceIndex running(now.services);
   for (const auto& s : made->services) {
-    if (!now.find(s.name) && retired_running(s.name)) {
+    if (!running.find(s.name) && retired_running(s.name)) {
       return std::vector<ConfigError>{{{}, s.name + " is still stopping (removed by an earlier scale); "
                                                "scale again once it is gone"}};
     }

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <random>
 
+#include "supervisor/reload_plan.h"
 #include "tests/unit/config_test_util.h"
 
 namespace superd {
@@ -119,6 +120,32 @@ TEST(ConfigModel, ReloadDiffOfTwoLoads) {
       "command = [\"/bin/true\"]\n");
   EXPECT_TRUE(before.find("a")->same_definition(*after.find("a")));
   EXPECT_FALSE(before.find("b")->same_definition(*after.find("b")));
+}
+
+TEST(ConfigModel, ReloadPlanSortsEveryServiceIntoOneList) {
+  Config before = load_ok(
+      "[service.gone]\ncommand = [\"/bin/true\"]\n[service.same]\ncommand = [\"/bin/true\"]\n"
+      "[service.edited]\ncommand = [\"/bin/true\"]\n[service.limited]\ncommand = [\"/bin/true\"]\n");
+  Config after = load_ok(
+      "[service.same]\ncommand = [\"/bin/true\"]\n[service.edited]\ncommand = [\"/bin/false\"]\n"
+      "[service.limited]\ncommand = [\"/bin/true\"]\nresources = { memory_max = \"64MiB\" }\n"
+      "[service.new]\ncommand = [\"/bin/true\"]\n");
+  const ReloadPlan plan = plan_reload(before, after);
+  using V = std::vector<std::string>;
+  EXPECT_EQ(plan.removed, V{"gone"});
+  EXPECT_EQ(plan.added, V{"new"});
+  EXPECT_EQ(plan.changed, V{"edited"});
+  EXPECT_EQ(plan.unchanged, (V{"same", "limited"}));
+  EXPECT_EQ(plan.resources_changed, V{"limited"});
+}
+
+TEST(ConfigModel, ServiceIndexFindsWhatFindFinds) {
+  Config c = load_ok("[service.a]\ncommand = [\"/bin/true\"]\n[service.b]\ncommand = [\"/bin/true\"]\n");
+  const ServiceIndex index(c.services);
+  EXPECT_EQ(index.find("a"), c.find("a"));
+  EXPECT_EQ(index.find("b"), c.find("b"));
+  EXPECT_EQ(index.find("c"), nullptr);
+  EXPECT_EQ(ServiceIndex().find("a"), nullptr);
 }
 
 // ---------------------------------------------------------------------------------------
