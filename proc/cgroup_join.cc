@@ -27,8 +27,22 @@ bool write_self(int fd) {
 
 }  // namespace
 
-bool CgroupJoinFds::open(const CgroupLeaf& leaf, std::string* error) {
+bool CgroupJoinFds::open(const CgroupLeaf& leaf, std::string* error) { return open_v1(leaf, nullptr, error); }
+
+bool CgroupJoinFds::open(const CgroupLeaf& leaf, const CgroupLimits& limits, std::string* error) {
+  return open_v1(leaf, &limits, error);
+}
+
+bool CgroupJoinFds::open_v1(const CgroupLeaf& leaf, const CgroupLimits* limits, std::string* error) {
+  auto limited = [limits](const std::string& controller) {
+    if (!limits) return true;
+    if (controller == "memory") return limits->memory_max || limits->memory_high;
+    if (controller == "pids") return limits->pids_max.has_value();
+    if (controller == "cpu") return limits->wants_cpu();
+    return true;
+  };
   dir_ = leaf.dir;
+  deferred_.clear();
   dir_fd_.reset(::open(leaf.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir_fd_) {
     *error = "cgroup: open " + leaf.dir + ": " + std::strerror(errno);
@@ -38,6 +52,10 @@ bool CgroupJoinFds::open(const CgroupLeaf& leaf, std::string* error) {
   if (!procs_fd_) return false;
   int i = 0;
   for (const auto& v1 : leaf.v1) {
+    if (!limited(v1.controller)) {
+      deferred_.push_back(v1.own_dir);
+      continue;
+    }
     if (i == kMaxV1Joins) break;
     v1_procs_[i] = open_procs(v1.own_dir, error);
     if (!v1_procs_[i]) return false;

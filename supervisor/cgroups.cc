@@ -87,6 +87,7 @@ struct ServiceCgroup::Leaf {
   // afterwards, so the leaf is made anew before it takes another instance.
   bool killed = false;
   CgroupLimits written;
+  std::vector<std::string> join_after_spawn;  // v1 leaves that only count (cgroup_join.h)
 };
 
 ServiceCgroup::ServiceCgroup(Cgroups& cgroups, uv_loop_t* loop, std::string service, EmptyFn on_empty)
@@ -147,7 +148,9 @@ bool ServiceCgroup::prepare(const ResourcesConfig& resources, pid_t busy_owner, 
     if (leaf.written != limits) write(leaf, limits, &leaf.written);
   }
   prepared_ = index;
-  return fds->open(leaves_[index]->leaf, error);
+  if (!fds->open(leaves_[index]->leaf, limits, error)) return false;
+  leaves_[index]->join_after_spawn = fds->deferred();
+  return true;
 }
 
 void ServiceCgroup::bind(pid_t owner) {
@@ -159,6 +162,12 @@ void ServiceCgroup::bind(pid_t owner) {
   leaf.watch.populated(/*refresh=*/true);
   current_ = prepared_;
   prepared_ = -1;
+  if (leaf.join_after_spawn.empty()) return;
+  join_v1_after_spawn(loop_, leaf.leaf.dir, std::move(leaf.join_after_spawn),
+                      [service = service_](const std::string& error) {
+                        if (!error.empty()) spdlog::warn("{}: {}", service, error);
+                      });
+  leaf.join_after_spawn.clear();
 }
 
 bool ServiceCgroup::adopt(const ResourcesConfig& resources, pid_t owner, bool swap_leaf, std::string* error) {
@@ -168,6 +177,7 @@ bool ServiceCgroup::adopt(const ResourcesConfig& resources, pid_t owner, bool sw
     current_ = -1;
     return false;
   }
+  leaves_[prepared_]->join_after_spawn.clear();  // a previous superd's spawn joined them
   bind(owner);
   return true;
 }

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "proc/cgroup_join.h"
 #include "proc/cgroup_usage.h"
 
 namespace superd {
@@ -196,6 +197,68 @@ TEST_F(FakeLeaf, UsageFromV1FilesOnAHybridHost) {
   EXPECT_EQ(u.memory_peak, 8192u);
   EXPECT_EQ(u.oom_kills, 1u);
   EXPECT_EQ(u.pids_current, 3u);
+}
+
+// ---------------------------------------------------------------------------------------
+// Which v1 leaves the child joins before exec (cgroup_join.h): those of the controllers
+// the service limits; the others are joined after the spawn, which spares the spawn the
+// grace period a v1 join waits for.
+
+class FakeJoin : public FakeLeaf {
+ protected:
+  void SetUp() override {
+    FakeLeaf::SetUp();
+    put(leaf_.dir, "cgroup.procs", "");
+    for (const char* c : {"memory", "pids", "cpu"}) {
+      add_v1(c);
+      put(leaf_.v1.back().own_dir, "cgroup.procs", "");
+    }
+  }
+  std::string v1(const std::string& controller) const {
+    for (const auto& v : leaf_.v1) {
+      if (v.controller == controller) return v.own_dir;
+    }
+    return "";
+  }
+  static int v1_fds(const CgroupJoin& join) {
+    int n = 0;
+    for (int fd : join.v1_procs_fds) n += fd >= 0;
+    return n;
+  }
+};
+
+TEST_F(FakeJoin, WithoutLimitsEveryV1LeafIsJoinedAfterTheSpawn) {
+  CgroupJoinFds fds;
+  std::string error;
+  ASSERT_TRUE(fds.open(leaf_, CgroupLimits{}, &error)) << error;
+  EXPECT_EQ(v1_fds(fds.view()), 0);
+  EXPECT_GE(fds.view().dir_fd, 0);
+  EXPECT_EQ(fds.deferred(), (std::vector<std::string>{v1("memory"), v1("pids"), v1("cpu")}));
+}
+
+TEST_F(FakeJoin, ALimitedControllerIsJoinedByTheChild) {
+  CgroupLimits memory;
+  memory.memory_high = 1 << 20;
+  CgroupJoinFds fds;
+  std::string error;
+  ASSERT_TRUE(fds.open(leaf_, memory, &error)) << error;
+  EXPECT_EQ(v1_fds(fds.view()), 1);
+  EXPECT_EQ(fds.deferred(), (std::vector<std::string>{v1("pids"), v1("cpu")}));
+
+  CgroupLimits pids_and_cpu;
+  pids_and_cpu.pids_max = 10;
+  pids_and_cpu.cpu_weight = 100;
+  ASSERT_TRUE(fds.open(leaf_, pids_and_cpu, &error)) << error;
+  EXPECT_EQ(v1_fds(fds.view()), 2);
+  EXPECT_EQ(fds.deferred(), std::vector<std::string>{v1("memory")});
+}
+
+TEST_F(FakeJoin, WithoutLimitsGivenTheChildJoinsEveryLeaf) {
+  CgroupJoinFds fds;
+  std::string error;
+  ASSERT_TRUE(fds.open(leaf_, &error)) << error;
+  EXPECT_EQ(v1_fds(fds.view()), 3);
+  EXPECT_TRUE(fds.deferred().empty());
 }
 
 }  // namespace

@@ -1,0 +1,74 @@
+// join_v1_after_spawn (cgroup_join.h): the v1 leaves that only count, joined off the loop.
+#include <unistd.h>
+
+#include <memory>
+#include <utility>
+
+#include "proc/cgroup_file.h"
+#include "proc/cgroup_join.h"
+
+namespace superd {
+namespace {
+
+struct JoinJob {
+  uv_work_t req{};
+  std::string v2_dir;
+  std::vector<std::string> v1_dirs;
+  std::function<void(const std::string&)> done;
+  std::string error;
+};
+
+std::vector<std::string_view> pids_in(std::string_view text) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t end = text.find('\n', i);
+    if (end == std::string_view::npos) end = text.size();
+    if (end > i) out.push_back(text.substr(i, end - i));
+    i = end + 1;
+  }
+  return out;
+}
+
+void work(uv_work_t* req) {
+  auto* job = static_cast<JoinJob*>(req->data);
+  for (int pass = 0; pass < 3; ++pass) {
+    std::string why;
+    auto procs = read_cgroup_file(job->v2_dir, "cgroup.procs", &why);
+    if (!procs) {
+      // The instance ended and its leaf went: nothing left to count.
+      if (job->error.empty() && pass == 0 && access(job->v2_dir.c_str(), F_OK) == 0) job->error = why;
+      return;
+    }
+    for (auto pid : pids_in(*procs)) {
+      for (const auto& dir : job->v1_dirs) {
+        std::string ignored;  // a process that ended meanwhile is not an error
+        write_cgroup_file(dir, "cgroup.procs", pid, &ignored);
+      }
+    }
+  }
+}
+
+void after(uv_work_t* req, int /*status*/) {
+  std::unique_ptr<JoinJob> job(static_cast<JoinJob*>(req->data));
+  if (job->done) job->done(job->error);
+}
+
+}  // namespace
+
+void join_v1_after_spawn(uv_loop_t* loop, std::string v2_dir, std::vector<std::string> v1_dirs,
+                         std::function<void(const std::string& error)> done) {
+  auto job = std::make_unique<JoinJob>();
+  job->req.data = job.get();
+  job->v2_dir = std::move(v2_dir);
+  job->v1_dirs = std::move(v1_dirs);
+  job->done = std::move(done);
+  if (uv_queue_work(loop, &job->req, work, after) != 0) {
+    job->error = "cgroup: joining " + job->v1_dirs.front() + " after the spawn could not be queued";
+    if (job->done) job->done(job->error);
+    return;
+  }
+  job.release();  // after() owns it
+}
+
+}  // namespace superd
