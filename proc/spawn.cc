@@ -26,11 +26,10 @@ namespace {
 // LISTEN_PID in the plan's env) and errno; run_child() already makes only system calls.
 // The price: superd waits for the child's steps before exec. Those are a few syscalls
 // here, but a chdir into (or an exec from) a stalled NFS or FUSE mount stalls superd
-// with it, as it would under posix_spawn. So only the plain path shares: a sandbox
-// (mounts, a `keep` path's open) forks, and so does a cgroup leaf, whose
-// clone3(CLONE_INTO_CGROUP) has no function-on-a-stack form in glibc 2.36
-// (clone_into_cgroup.h). ASan builds fork too: instrumented code on a foreign stack
-// would warn into the service's log.
+// with it, as it would under posix_spawn. So a sandbox (mounts, a `keep` path's open)
+// forks. A cgroup leaf shares too, through clone3 itself (vfork_into_cgroup: glibc 2.36
+// has no function-on-a-stack form of it); where that is refused it forks. ASan builds
+// fork always: instrumented code on a foreign stack would warn into the service's log.
 #if defined(__SANITIZE_ADDRESS__)
 constexpr bool kShareMemory = false;
 #else
@@ -68,11 +67,15 @@ char* child_stack_top() {
 
 // Like fork_into_cgroup(), but the child runs run_child() and never returns here.
 pid_t start_child(LaunchPlan& plan, int status_fd, int devnull_fd) {
-  const bool share = kShareMemory && !plan.cgroup.active() && !plan.sandbox.active;
+  const bool share = kShareMemory && !plan.sandbox.active;
   char* stack = share ? child_stack_top() : nullptr;
   if (stack) {
     ChildStart start{&plan, status_fd, devnull_fd};
-    return ::clone(child_entry, stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
+    if (!plan.cgroup.active()) return ::clone(child_entry, stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
+    const pid_t pid = vfork_into_cgroup(plan.cgroup, stack - kChildStack, kChildStack, child_entry, &start);
+    // Else as fork_into_cgroup() does: a refusal, or a problem the forked child reports
+    // with its stage (EBUSY: not a leaf).
+    if (pid >= 0 || errno == EAGAIN || errno == ENOMEM) return pid;
   }
   const pid_t pid = fork_into_cgroup(plan.cgroup);
   if (pid == 0) run_child(plan, status_fd, devnull_fd);
