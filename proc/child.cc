@@ -49,6 +49,12 @@ int lift(int fd, int floor) {
 }  // namespace
 
 void run_child(LaunchPlan& plan, int status_fd, int devnull_fd) {
+  // A table of its own, only the low slots copied (spawn_slots.h): it may share superd's
+  // until here (CLONE_FILES), and nothing below may touch that one.
+  if (plan.unshare_from >= 0 &&
+      ::syscall(SYS_close_range, static_cast<unsigned>(plan.unshare_from), ~0U, CLOSE_RANGE_UNSHARE) < 0) {
+    fail(status_fd, ExecStage::close_fds);  // a write and _exit: superd's table stays as it is
+  }
   // The cgroup first (cgroup_join.h): nothing of the child runs outside it.
   if (!join_cgroups(plan.cgroup)) fail(status_fd, ExecStage::cgroup);
 

@@ -77,14 +77,15 @@ long raw_clone3_run(clone_args* args, int (*fn)(void*), void* arg) {
 
 }  // namespace
 
-pid_t vfork_into_cgroup(CgroupJoin& join, char* stack, size_t size, int (*fn)(void*), void* arg) {
+pid_t vfork_into_cgroup(CgroupJoin& join, char* stack, size_t size, int (*fn)(void*), void* arg,
+                        bool share_files) {
   join.placed = false;
   if (!join.active() || refused.load(std::memory_order_relaxed)) {
     errno = ENOSYS;
     return -1;
   }
   clone_args args{};
-  args.flags = CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP;
+  args.flags = CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP | (share_files ? CLONE_FILES : 0);
   args.exit_signal = SIGCHLD;
   args.stack = reinterpret_cast<uint64_t>(stack);
   args.stack_size = size;
@@ -98,7 +99,7 @@ pid_t vfork_into_cgroup(CgroupJoin& join, char* stack, size_t size, int (*fn)(vo
   return -1;
 }
 #else
-pid_t vfork_into_cgroup(CgroupJoin& join, char*, size_t, int (*)(void*), void*) {
+pid_t vfork_into_cgroup(CgroupJoin& join, char*, size_t, int (*)(void*), void*, bool) {
   join.placed = false;
   errno = ENOSYS;
   return -1;

@@ -22,12 +22,14 @@ pid_t fork_into_cgroup(CgroupJoin& join);
 
 // The same child sharing superd's memory, as posix_spawn does (spawn.cc says why):
 // clone3(CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP) running fn(arg) on the stack
-// [stack, stack + size), superd's thread suspended until the child has exec'd or exited.
+// [stack, stack + size), superd's thread suspended until the child has exec'd or exited;
+// with `share_files`, superd's file table too (CLONE_FILES, spawn_slots.h).
 // glibc 2.36 has no wrapper that runs a function on a stack for clone3, so this is the
 // system call itself (x86-64 only; elsewhere it says ENOSYS). -1 with errno when it
 // failed; after a refusal of clone3 (as above) it says ENOSYS at once, and the caller
 // forks with fork_into_cgroup().
-pid_t vfork_into_cgroup(CgroupJoin& join, char* stack, size_t size, int (*fn)(void*), void* arg);
+pid_t vfork_into_cgroup(CgroupJoin& join, char* stack, size_t size, int (*fn)(void*), void* arg,
+                        bool share_files = false);
 
 // Whether clone3(CLONE_INTO_CGROUP) has been refused by this kernel (for status).
 bool clone_into_cgroup_refused();

@@ -46,6 +46,9 @@ struct LaunchPlan {
   std::vector<int> child_listen_fds;
 
   CgroupJoin cgroup;  // the service's cgroup (cgroup_join.h); inactive: none
+  // Set by spawn_process() while the fds above are lent to the spawn slots
+  // (spawn_slots.h): the child's first call keeps only the descriptors below it.
+  int unshare_from = -1;
 
   SandboxPlan sandbox;  // mounts, capabilities and compiled filters (sandbox_plan.h)
 };

@@ -7,12 +7,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
+#include <vector>
 
 #include "proc/child.h"
 #include "proc/clone_into_cgroup.h"
 #include "proc/exec_status.h"
+#include "proc/spawn_slots.h"
 
 namespace superd {
 namespace {
@@ -65,14 +69,69 @@ char* child_stack_top() {
   return base + kGuard + kChildStack;
 }
 
+// The descriptors a plan hands to its child.
+struct PlanFds {
+  int stdout_fd, stderr_fd;
+  std::vector<int> listen_fds;
+  int dir_fd, procs_fd;
+  int v1[kMaxV1Joins];
+};
+
+PlanFds fds_of(const LaunchPlan& plan) {
+  PlanFds f{plan.stdout_fd, plan.stderr_fd, plan.listen_fds, plan.cgroup.dir_fd, plan.cgroup.procs_fd, {}};
+  std::copy(std::begin(plan.cgroup.v1_procs_fds), std::end(plan.cgroup.v1_procs_fds), f.v1);
+  return f;
+}
+
+void set_fds(LaunchPlan& plan, const PlanFds& f) {
+  plan.stdout_fd = f.stdout_fd;
+  plan.stderr_fd = f.stderr_fd;
+  plan.listen_fds = f.listen_fds;
+  plan.cgroup.dir_fd = f.dir_fd;
+  plan.cgroup.procs_fd = f.procs_fd;
+  std::copy(std::begin(f.v1), std::end(f.v1), plan.cgroup.v1_procs_fds);
+}
+
+// Every descriptor the child needs moved into the spawn slots (spawn_slots.h), so it can
+// share superd's table and copy only the slots. False (and nothing changed) when a
+// sandbox is set up (its own descriptors stay where they are), memory is not shared, or
+// the fds do not fit.
+bool lend_fds(LaunchPlan& plan, int* status_fd, int* devnull_fd, SlotLease& lease) {
+  if (!kShareMemory || plan.sandbox.active || !SlotLease::available()) return false;
+  PlanFds lent = fds_of(plan);
+  bool ok = true;
+  auto take = [&](int& fd) {
+    if (fd < 0 || !ok) return;
+    fd = lease.lend(fd);
+    ok = fd >= 0;
+  };
+  int status = *status_fd, devnull = *devnull_fd;
+  take(status);
+  take(devnull);
+  take(lent.stdout_fd);
+  take(lent.stderr_fd);
+  for (int& fd : lent.listen_fds) take(fd);
+  take(lent.dir_fd);
+  take(lent.procs_fd);
+  for (int& fd : lent.v1) take(fd);
+  if (!ok) return false;
+  set_fds(plan, lent);
+  plan.unshare_from = SlotLease::limit();
+  *status_fd = status;
+  *devnull_fd = devnull;
+  return true;
+}
+
 // Like fork_into_cgroup(), but the child runs run_child() and never returns here.
 pid_t start_child(LaunchPlan& plan, int status_fd, int devnull_fd) {
   const bool share = kShareMemory && !plan.sandbox.active;
   char* stack = share ? child_stack_top() : nullptr;
   if (stack) {
     ChildStart start{&plan, status_fd, devnull_fd};
-    if (!plan.cgroup.active()) return ::clone(child_entry, stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
-    const pid_t pid = vfork_into_cgroup(plan.cgroup, stack - kChildStack, kChildStack, child_entry, &start);
+    const int files = plan.unshare_from >= 0 ? CLONE_FILES : 0;
+    if (!plan.cgroup.active()) return ::clone(child_entry, stack, CLONE_VM | CLONE_VFORK | files | SIGCHLD, &start);
+    const pid_t pid = vfork_into_cgroup(plan.cgroup, stack - kChildStack, kChildStack, child_entry, &start,
+                                        files != 0);
     // Else as fork_into_cgroup() does: a refusal, or a problem the forked child reports
     // with its stage (EBUSY: not a leaf).
     if (pid >= 0 || errno == EAGAIN || errno == ENOMEM) return pid;
@@ -103,9 +162,17 @@ std::variant<Spawned, SpawnFailure> spawn_process(LaunchPlan& plan) {
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &saved);
   plan.child_listen_fds.assign(plan.listen_fds.size(), -1);  // allocated here, not in the child
-  pid_t pid = start_child(plan, status_write.get(), devnull.get());
+  const PlanFds own = fds_of(plan);
+  int child_status = status_write.get(), child_devnull = devnull.get();
+  SlotLease lease;
+  const bool lent = lend_fds(plan, &child_status, &child_devnull, lease);
+  pid_t pid = start_child(plan, child_status, child_devnull);
   int fork_errno = errno;
   pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  if (lent) {
+    set_fds(plan, own);
+    plan.unshare_from = -1;
+  }
   if (pid < 0) {
     return SpawnFailure{std::string("fork: ") + std::strerror(fork_errno),
                         is_transient_errno(fork_errno)};

@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "proc/fd_limit.h"
+#include "proc/spawn_slots.h"
 #include "supervisor/cgroups.h"
 #include "supervisor/config_load.h"
 #include "supervisor/adoption.h"
@@ -133,7 +134,11 @@ int prepare_process() {
   ::mallopt(M_TRIM_THRESHOLD, 1 << 20);
   // Two pipe ends per service: thousands of services need more fds than a soft limit of
   // 1024 (proc/fd_limit.h; the services get the old limit back).
-  return superd::raise_fd_limit() ? 0 : errno;
+  const int fd_limit_errno = superd::raise_fd_limit() ? 0 : errno;
+  // The low descriptors a spawn lends to its child (proc/spawn_slots.h), while they are
+  // still low and superd has one thread.
+  superd::reserve_spawn_slots();
+  return fd_limit_errno;
 }
 
 }  // namespace
