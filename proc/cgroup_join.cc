@@ -34,13 +34,6 @@ bool CgroupJoinFds::open(const CgroupLeaf& leaf, const CgroupLimits& limits, std
 }
 
 bool CgroupJoinFds::open_v1(const CgroupLeaf& leaf, const CgroupLimits* limits, std::string* error) {
-  auto limited = [limits](const std::string& controller) {
-    if (!limits) return true;
-    if (controller == "memory") return limits->memory_max || limits->memory_high;
-    if (controller == "pids") return limits->pids_max.has_value();
-    if (controller == "cpu") return limits->wants_cpu();
-    return true;
-  };
   dir_ = leaf.dir;
   deferred_.clear();
   dir_fd_.reset(::open(leaf.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -52,7 +45,7 @@ bool CgroupJoinFds::open_v1(const CgroupLeaf& leaf, const CgroupLimits* limits, 
   if (!procs_fd_) return false;
   int i = 0;
   for (const auto& v1 : leaf.v1) {
-    if (!limited(v1.controller)) {
+    if (limits && !limits->uses(v1.controller)) {
       deferred_.push_back(v1.own_dir);
       continue;
     }

@@ -4,8 +4,8 @@
 #include <memory>
 #include <utility>
 
-#include "proc/cgroup_file.h"
 #include "proc/cgroup_join.h"
+#include "proc/cgroup_tree.h"
 
 namespace superd {
 namespace {
@@ -18,35 +18,11 @@ struct JoinJob {
   std::string error;
 };
 
-std::vector<std::string_view> pids_in(std::string_view text) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t end = text.find('\n', i);
-    if (end == std::string_view::npos) end = text.size();
-    if (end > i) out.push_back(text.substr(i, end - i));
-    i = end + 1;
-  }
-  return out;
-}
-
 void work(uv_work_t* req) {
   auto* job = static_cast<JoinJob*>(req->data);
-  for (int pass = 0; pass < 3; ++pass) {
-    std::string why;
-    auto procs = read_cgroup_file(job->v2_dir, "cgroup.procs", &why);
-    if (!procs) {
-      // The instance ended and its leaf went: nothing left to count.
-      if (job->error.empty() && pass == 0 && access(job->v2_dir.c_str(), F_OK) == 0) job->error = why;
-      return;
-    }
-    for (auto pid : pids_in(*procs)) {
-      for (const auto& dir : job->v1_dirs) {
-        std::string ignored;  // a process that ended meanwhile is not an error
-        write_cgroup_file(dir, "cgroup.procs", pid, &ignored);
-      }
-    }
-  }
+  std::string why;
+  // Unreadable because the instance ended and its leaf went: nothing left to count.
+  if (!move_into_v1(job->v2_dir, job->v1_dirs, &why) && access(job->v2_dir.c_str(), F_OK) == 0) job->error = why;
 }
 
 void after(uv_work_t* req, int /*status*/) {

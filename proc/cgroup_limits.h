@@ -34,6 +34,12 @@ struct CgroupLimits {
   bool operator==(const CgroupLimits&) const = default;
   bool empty() const { return *this == CgroupLimits{}; }
   bool wants_cpu() const { return cpu_weight || cpu_max_percent; }
+  // Whether a limit is written to `controller` ("memory", "pids" or "cpu").
+  bool uses(std::string_view controller) const {
+    if (controller == "memory") return memory_max || memory_high;
+    if (controller == "pids") return pids_max.has_value();
+    return controller == "cpu" && wants_cpu();
+  }
 };
 
 struct LimitIssue {

@@ -162,14 +162,20 @@ bool CgroupTree::add_v1(CgroupLeaf& leaf, std::string_view controller, std::stri
   std::string dir = *base + "/" + leaf.name;
   if (!make_dir(dir, error)) return false;
   leaf.v1.push_back({std::string(controller), dir});
+  return move_into_v1(leaf.dir, {dir}, error);
+}
+
+bool move_into_v1(const std::string& v2_dir, const std::vector<std::string>& v1_dirs, std::string* error) {
   // A process forked while this runs may be missed by one pass; a few passes catch it
   // (each is bounded by what cgroup.procs lists).
   for (int pass = 0; pass < 3; ++pass) {
-    auto procs = read_cgroup_file(leaf.dir, "cgroup.procs", error);
+    auto procs = read_cgroup_file(v2_dir, "cgroup.procs", error);
     if (!procs) return false;
     for (auto pid : words(*procs)) {
-      std::string ignored;  // a process that ended meanwhile is not an error
-      write_cgroup_file(dir, "cgroup.procs", pid, &ignored);
+      for (const auto& dir : v1_dirs) {
+        std::string ignored;  // a process that ended meanwhile is not an error
+        write_cgroup_file(dir, "cgroup.procs", pid, &ignored);
+      }
     }
   }
   return true;

@@ -88,4 +88,9 @@ class CgroupTree {
   std::vector<std::string> notes_;
 };
 
+// Every process of the v2 leaf `v2_dir` written into each v1 cgroup of `v1_dirs`, in
+// three passes so that a process forked during one is caught by the next. False with
+// *error when the v2 leaf's processes could not be read.
+bool move_into_v1(const std::string& v2_dir, const std::vector<std::string>& v1_dirs, std::string* error);
+
 }  // namespace superd

@@ -92,13 +92,13 @@ void set_fds(LaunchPlan& plan, const PlanFds& f) {
   std::copy(std::begin(f.v1), std::end(f.v1), plan.cgroup.v1_procs_fds);
 }
 
-// Every descriptor the child needs moved into the spawn slots (spawn_slots.h), so it can
+// Every descriptor the child needs (`own`: the plan's) moved into the spawn slots (spawn_slots.h), so it can
 // share superd's table and copy only the slots. False (and nothing changed) when a
 // sandbox is set up (its own descriptors stay where they are), memory is not shared, or
 // the fds do not fit.
-bool lend_fds(LaunchPlan& plan, int* status_fd, int* devnull_fd, SlotLease& lease) {
+bool lend_fds(LaunchPlan& plan, const PlanFds& own, int* status_fd, int* devnull_fd, SlotLease& lease) {
   if (!kShareMemory || plan.sandbox.active || !SlotLease::available()) return false;
-  PlanFds lent = fds_of(plan);
+  PlanFds lent = own;
   bool ok = true;
   auto take = [&](int& fd) {
     if (fd < 0 || !ok) return;
@@ -165,7 +165,7 @@ std::variant<Spawned, SpawnFailure> spawn_process(LaunchPlan& plan) {
   const PlanFds own = fds_of(plan);
   int child_status = status_write.get(), child_devnull = devnull.get();
   SlotLease lease;
-  const bool lent = lend_fds(plan, &child_status, &child_devnull, lease);
+  const bool lent = lend_fds(plan, own, &child_status, &child_devnull, lease);
   pid_t pid = start_child(plan, child_status, child_devnull);
   int fork_errno = errno;
   pthread_sigmask(SIG_SETMASK, &saved, nullptr);
