@@ -203,10 +203,10 @@ std::variant<Config, std::vector<ConfigError>> with_instances(const Config& conf
   return next;
 }
 
-ScaledConfig with_saved_scale(const Config& loaded, const std::map<std::string, SavedScale>& saved) {
-  ScaledConfig out{loaded, {}, {}};
+ScaledConfig with_saved_scale(Config loaded, const std::map<std::string, SavedScale>& saved) {
+  ScaledConfig out{std::move(loaded), {}, {}};
   for (const auto& [name, choice] : saved) {
-    const ServiceTemplate* t = loaded.find_template(name);
+    const ServiceTemplate* t = out.config.find_template(name);
     if (!t || t->instances != choice.configured) {
       out.forgotten.push_back(name);
       continue;

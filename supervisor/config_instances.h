@@ -63,6 +63,6 @@ struct ScaledConfig {
   std::vector<std::string> forgotten;  // saved counts the file has overruled since
   std::vector<std::string> problems;   // saved counts that cannot be applied, and why
 };
-ScaledConfig with_saved_scale(const Config& loaded, const std::map<std::string, SavedScale>& saved);
+ScaledConfig with_saved_scale(Config loaded, const std::map<std::string, SavedScale>& saved);
 
 }  // namespace superd

@@ -137,7 +137,7 @@ bool Daemon::prepare(std::string* error) {
   std::string store_error;
   if (!enable_store_.load(state_dir_, trust, &store_error)) spdlog::warn("{}", store_error);
   if (!scale_store_.load(&store_error)) spdlog::warn("{}", store_error);
-  config_ = with_saved_counts(config_);
+  config_ = with_saved_counts(std::move(config_));
   setup_cgroups_before_first_spawn();
   if (!options_.state) {
     // After a re-exec these are this superd's own services, not leftovers; after a crash

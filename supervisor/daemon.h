@@ -62,7 +62,7 @@ class Daemon {
   nlohmann::json reload_config();  // throws nothing; returns the reply
   // `loaded` at the counts `superctl scale` saved, where the file has not changed them
   // since; saved counts the file has overruled are forgotten.
-  Config with_saved_counts(const Config& loaded);
+  Config with_saved_counts(Config loaded);
   std::optional<gid_t> socket_gid(const std::string& group, std::string* error) const;
   void stop_leftovers_of_previous_run();
   // After a crash under systemd (daemon_adopt.cc): options_.state becomes the services

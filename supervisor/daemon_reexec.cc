@@ -59,7 +59,7 @@ std::string Daemon::reexec_refusal() {
   if (std::string why = supervisor_.reexec_busy(); !why.empty()) return why;
   LoadResult loaded = load_config_file(config_.path);
   if (!loaded.errors.empty()) return config_.path + " is invalid now: " + loaded.errors.front().format();
-  const Config next = with_saved_scale(*loaded.config, scale_store_.saved()).config;
+  const Config next = with_saved_scale(std::move(*loaded.config), scale_store_.saved()).config;
   const ReloadPlan plan = plan_reload(supervisor_.current(), next);
   std::vector<std::string> differ = plan.added;
   differ.insert(differ.end(), plan.removed.begin(), plan.removed.end());

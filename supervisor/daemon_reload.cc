@@ -23,7 +23,7 @@ nlohmann::json Daemon::reload_config() {
     return reply;
   }
   for (const auto& w : loaded.warnings) spdlog::warn("reload-config: {}", w.format());
-  Config next = with_saved_counts(*loaded.config);
+  Config next = with_saved_counts(std::move(*loaded.config));
   next.path = config_.path;
   if (next.supervisor.socket != config_.supervisor.socket ||
       next.supervisor.state_dir != config_.supervisor.state_dir) {
@@ -47,8 +47,8 @@ nlohmann::json Daemon::reload_config() {
                           {"unchanged", plan.unchanged}});
 }
 
-Config Daemon::with_saved_counts(const Config& loaded) {
-  ScaledConfig scaled = with_saved_scale(loaded, scale_store_.saved());
+Config Daemon::with_saved_counts(Config loaded) {
+  ScaledConfig scaled = with_saved_scale(std::move(loaded), scale_store_.saved());
   for (const auto& problem : scaled.problems) spdlog::warn("{}", problem);
   for (const auto& name : scaled.forgotten) {
     spdlog::info("{}: the config's 'instances' replaces the count `superctl scale` saved", name);

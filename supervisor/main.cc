@@ -128,10 +128,17 @@ int prepare_process() {
   // the burst is over (ipc ServerCore::trim_heap_soon), not page by page as each reply
   // is freed: a request that finds its pages still mapped costs a quarter of one that
   // faults them in (status of 100 services: 2.1 ms of superd's time with the old 32 KiB
-  // mmap threshold and a trim after every connection). Blocks of 1 MiB and more (a
-  // long log tail) still come from mmap and go back when freed.
-  ::mallopt(M_MMAP_THRESHOLD, 1 << 20);
-  ::mallopt(M_TRIM_THRESHOLD, 1 << 20);
+  // mmap threshold and a trim after every connection). That holds for large blocks too:
+  // a reload-config of 5,000 services builds two arrays of about 7 MiB; from mmap they
+  // were faulted in afresh by every reload (3,600 faults, 65 ms on a 2-core VM), from
+  // the heap the next reload of a burst finds them mapped. Only blocks of 32 MiB and
+  // more come from mmap and go back when freed.
+  // One arena: the idle trim returns only a thread arena's free chunks, never its top,
+  // which free() alone shrinks, past the trim threshold. superd's threads (libuv's pool,
+  // the log sink's worker) allocate little, so they share the main arena's lock.
+  ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, 32 << 20);
+  ::mallopt(M_ARENA_MAX, 1);
   // Two pipe ends per service: thousands of services need more fds than a soft limit of
   // 1024 (proc/fd_limit.h; the services get the old limit back).
   const int fd_limit_errno = superd::raise_fd_limit() ? 0 : errno;
