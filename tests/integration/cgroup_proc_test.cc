@@ -38,24 +38,13 @@ namespace {
 using namespace std::chrono_literals;
 using test::testprog;
 using test::wait_until;
+using test::v1_cgroup_of;
 
 std::string own_cgroup_of(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind("0::", 0) == 0) return line.substr(3);
-  }
-  return "";
-}
-
-std::string v1_cgroup_of(pid_t pid, const std::string& controller) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
-  std::string line;
-  while (std::getline(in, line)) {
-    auto first = line.find(':');
-    auto second = line.find(':', first + 1);
-    std::string list = "," + line.substr(first + 1, second - first - 1) + ",";
-    if (list.find("," + controller + ",") != std::string::npos) return line.substr(second + 1);
   }
   return "";
 }

@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <map>
 #include <random>
 #include <thread>
 
@@ -262,22 +261,6 @@ TEST(Cgroups, ReloadConfigAppliesAChangedLimitWithoutARestart) {
   EXPECT_EQ(d.status("a").value("pid", 0), pid) << "no restart";
 }
 
-// The v1 hierarchies /proc/PID/cgroup puts `pid` in: controller -> path ("" when none).
-std::map<std::string, std::string> v1_cgroups_of(pid_t pid) {
-  std::map<std::string, std::string> out;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
-  for (std::string line; std::getline(in, line);) {
-    const size_t a = line.find(':'), b = line.find(':', a + 1);
-    if (a == std::string::npos || b == std::string::npos || b == a + 1) continue;
-    out[line.substr(a + 1, b - a - 1)] = line.substr(b + 1);
-  }
-  return out;
-}
-
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
 // Where memory and pids are v1 hierarchies (this host), a service without limits joins
 // them right after its spawn (cgroup_join.h: entering one costs the spawn a grace period);
 // the service here allocates only once it is seen there, so its memory is counted.
@@ -293,8 +276,8 @@ TEST(Cgroups, UsageInStatusIsCloseToProc) {
   const pid_t busy = d.status("busy").value("pid", 0);
   for (const auto& v1 : parent.host().v1) {
     if (v1.controller == "cpu") continue;  // a leaf there only for cpu limits
-    EXPECT_TRUE(wait_until([&] { return ends_with(v1_cgroups_of(busy)[v1.controller], "/busy"); }, 10s))
-        << v1.controller << ": " << v1_cgroups_of(busy)[v1.controller];
+    EXPECT_TRUE(wait_until([&] { return v1_cgroup_of(busy, v1.controller).ends_with("/busy"); }, 10s))
+        << v1.controller << ": " << v1_cgroup_of(busy, v1.controller);
   }
   write_file(go, "");
   ASSERT_TRUE(wait_until([&] { return d.status("busy").value("cpu_usage_usec", 0) >= 400000; }, 10s))

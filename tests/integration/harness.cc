@@ -170,6 +170,18 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
+std::string v1_cgroup_of(pid_t pid, const std::string& controller) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
+  for (std::string line; std::getline(in, line);) {  // "4:cpu,cpuacct:/path"
+    const size_t first = line.find(':');
+    const size_t second = first == std::string::npos ? first : line.find(':', first + 1);
+    if (second == std::string::npos) continue;
+    const std::string list = "," + line.substr(first + 1, second - first - 1) + ",";
+    if (list.find("," + controller + ",") != std::string::npos) return line.substr(second + 1);
+  }
+  return "";
+}
+
 bool file_exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
 bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {

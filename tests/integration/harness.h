@@ -78,6 +78,9 @@ class TempDir {
 
 void write_file(const std::string& path, const std::string& text);
 std::string read_file(const std::string& path);  // "" when missing
+// The path of `pid`'s cgroup in the v1 hierarchy of `controller` (also one it shares, as
+// cpu in "cpu,cpuacct"), from /proc/PID/cgroup; "" when there is none or pid is gone.
+std::string v1_cgroup_of(pid_t pid, const std::string& controller);
 bool file_exists(const std::string& path);
 
 // Poll `done` every few milliseconds until it holds or `timeout` passes.
