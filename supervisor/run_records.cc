@@ -3,6 +3,9 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <cstring>
 
 #include <nlohmann/json.hpp>
@@ -14,6 +17,48 @@ constexpr const char* kRunning = "running.json";
 constexpr const char* kLock = "superd.lock";
 constexpr uint64_t kMaxRunningBytes = 4u << 20;
 
+// A service name as a JSON string. Names are letters, digits and _.-@ (the config
+// refuses others), written as they are; anything else goes through the JSON library.
+void append_name(std::string& out, const std::string& name) {
+  const bool plain = std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '_' || c == '.' || c == '-' || c == '@';
+  });
+  if (!plain) {
+    out += nlohmann::json(name).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return;
+  }
+  out += '"';
+  out += name;
+  out += '"';
+}
+
+void append_number(std::string& out, uint64_t value) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  out.append(digits, end);
+}
+
+// The document load_running reads back, written as text: it is rewritten at every
+// spawn, and a JSON tree of 5,000 records cost a spawn 7 ms.
+std::string running_text(const std::vector<RunningRecord>& records) {
+  std::string out;
+  out.reserve(records.size() * 64 + 2);
+  out += '[';
+  for (const auto& r : records) {
+    if (out.size() > 1) out += ',';
+    out += "{\"pid\":";
+    if (r.pid < 0) out += '-';
+    append_number(out, static_cast<uint64_t>(r.pid < 0 ? -static_cast<int64_t>(r.pid) : r.pid));
+    out += ",\"service\":";
+    append_name(out, r.service);
+    out += ",\"start_time\":";
+    append_number(out, r.start_time);
+    out += '}';
+  }
+  out += "]\n";
+  return out;
+}
+
 }  // namespace
 
 bool save_running(const SafeDir& state_dir, const PathTrust& trust,
@@ -22,13 +67,9 @@ bool save_running(const SafeDir& state_dir, const PathTrust& trust,
     *error = problem->explain("state_dir", state_dir.path(), "superd keeps its state there");
     return false;
   }
-  nlohmann::json doc = nlohmann::json::array();
-  for (const auto& r : records) {
-    doc.push_back({{"service", r.service}, {"pid", r.pid}, {"start_time", r.start_time}});
-  }
   // No fsync: this record matters when superd dies, not the machine (after a machine
   // crash no leftover can exist), and it is written at every spawn.
-  if (auto problem = replace_safe_file(state_dir, kRunning, doc.dump() + "\n", 0644, /*sync=*/false)) {
+  if (auto problem = replace_safe_file(state_dir, kRunning, running_text(records), 0644, /*sync=*/false)) {
     *error = problem->describe(state_dir.path_of(kRunning));
     return false;
   }
