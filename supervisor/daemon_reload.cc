@@ -8,7 +8,12 @@
 namespace superd {
 
 nlohmann::json Daemon::reload_config() {
-  LoadResult loaded = load_config_file(config_.path);
+  LoadOptions options;
+  options.log_file_open = [this](const std::string& service, const std::string& path) {
+    const Service* s = supervisor_.find(service);
+    return s && host_.writes_log(*s, path);
+  };
+  LoadResult loaded = load_config_file(config_.path, options);
   if (!loaded.errors.empty()) {
     std::string message;
     nlohmann::json errors = nlohmann::json::array();

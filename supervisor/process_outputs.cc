@@ -98,4 +98,13 @@ size_t ProcessHost::reopen_logs() {
   return done.size();
 }
 
+bool ProcessHost::writes_log(const Service& service, const std::string& path) const {
+  const Slot* slot = this->slot(service);
+  if (!slot) return false;
+  auto writes = [&](const std::unique_ptr<OutputPipe>& pipe) {
+    return pipe && pipe->sink() && pipe->sink()->path() == path;
+  };
+  return writes(slot->out) || writes(slot->err);
+}
+
 }  // namespace superd

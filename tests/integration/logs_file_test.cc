@@ -220,5 +220,33 @@ TEST(Splice, EveryLineOnceInOrderAcrossRotationsWithAFollowerComingAndGoing) {
   EXPECT_GT(f.last - k, 2000);
 }
 
+// reload-config checks a log file it is about to open as --check does: a link planted
+// at a service's new log path refuses the reload, naming it, and the service runs on,
+// writing where it wrote. (The files running services already write are not checked
+// again: their sinks check the path at every open.)
+TEST(ReloadConfig, ANewLogPathThatIsALinkIsRefused) {
+  TempDir dir;
+  const std::string secret = dir / "secret";
+  write_file(secret, "root-only\n");
+  ::chmod(secret.c_str(), 0600);
+  Superd d(dir, service("app", {"--print", "hello", "--pause"}));
+  ASSERT_TRUE(d.start()) << d.daemon_log();
+  ASSERT_TRUE(d.wait_state("app", "running"));
+  const pid_t pid = d.status("app").value("pid", 0);
+  const std::string link = d.log_dir() + "/moved.log";
+  ASSERT_EQ(::symlink(secret.c_str(), link.c_str()), 0);
+  d.rewrite_services(service("app", {"--print", "hello", "--pause"}, "stdout = " + q(link)));
+  auto r = d.ctl({"reload-config"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << d.daemon_log();
+  EXPECT_NE(r.err.find("stdout '" + link + "' is a symlink"), std::string::npos) << r.err;
+  EXPECT_EQ(d.status("app").value("pid", 0), pid) << "nothing changed";
+  EXPECT_EQ(read_file(secret), "root-only\n");
+  // The same config with the old path again: the file app writes is accepted.
+  d.rewrite_services(service("app", {"--print", "hello", "--pause"}));
+  r = d.ctl({"reload-config"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "no changes\n");
+}
+
 }  // namespace
 }  // namespace superd::test

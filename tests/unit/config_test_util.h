@@ -17,8 +17,8 @@ using std::chrono::milliseconds;
 
 using std::chrono::milliseconds;
 
-inline constexpr LoadOptions kNoSystem{.check_system = false};
-inline constexpr LoadOptions kSystem{.check_system = true};
+inline const LoadOptions kNoSystem{.check_system = false};
+inline const LoadOptions kSystem{.check_system = true};
 
 inline LoadResult load(std::string_view text, const LoadOptions& options = kNoSystem) {
   return load_config_string(text, "t.toml", options);

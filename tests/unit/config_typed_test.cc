@@ -13,7 +13,7 @@ namespace {
 
 using namespace config_test;
 
-constexpr LoadOptions kNoLookups{.check_system = false, .resolve_hosts = false};
+const LoadOptions kNoLookups{.check_system = false, .resolve_hosts = false};
 
 std::string service(std::string_view keys) {
   return "[service.a]\ncommand = [\"/bin/true\"]\n" + std::string(keys) + "\n";
