@@ -176,7 +176,8 @@ std::string footer_for(const json& result) {
   if (result.is_object()) {
     const auto it = result.find("cgroups");
     if (it != result.end() && it->is_object() && !bool_field(*it, "used")) {
-      out += printable(text_field(*it, "line")) + "\n";
+      // As superd words it in its own log (Cgroups::line).
+      out += "cgroups: not used: " + printable(text_field(*it, "why_not")) + "; services run in process groups\n";
     }
   }
   for (const json& service : services_of(result)) {

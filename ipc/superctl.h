@@ -7,12 +7,17 @@
 #include <variant>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "ipc/client.h"
 #include "ipc/protocol.h"
 #include "ipc/status_format.h"
+
+// CLI11 itself (ipc/cli.h) only in the two files that build the command line: its
+// static objects are made at start-up in every file that includes it.
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace superd::superctl {
 
@@ -56,7 +61,8 @@ void print_out(const std::string& text);
 // Service text (log lines) for stdout: escape_controls() on a terminal unless --raw.
 std::string service_text(const std::string& text, const Invocation& inv);
 // On a terminal, error text is escaped too (unless --raw): a reason may quote a service.
-void set_escape_stderr(bool on);
+// True: escape when stderr is a terminal (looked up when the first error is printed).
+void set_escape_stderr(bool on_terminal);
 void print_json(const json& value);
 const json& result_of(const json& reply);
 // Prints a refusal and picks the exit code.

@@ -2,6 +2,7 @@
 #include <map>
 #include <string>
 
+#include "ipc/cli.h"
 #include "ipc/superctl.h"
 
 namespace superd::superctl {

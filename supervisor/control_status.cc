@@ -93,9 +93,9 @@ void Control::cmd_status(const Conn& conn, const ipc::Request& req) {
   for (Service* s : *services) rows.push_back(service_status(*s));
   json result = {{"services", std::move(rows)}, {"groups", groups_of(*services, req.args.value("names", json()))}};
   if (const Cgroups* cgroups = host_.cgroups()) {
+    // superctl words the line after the table from why_not (status_format.cc).
     result["cgroups"] = cgroups->used() ? json{{"used", true}, {"root", cgroups->tree->root()}}
                                         : json{{"used", false}, {"why_not", cgroups->why_not}};
-    result["cgroups"]["line"] = cgroups->line();
   }
   conn->send(ipc::make_ok(req.id, std::move(result)));
 }

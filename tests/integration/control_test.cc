@@ -1264,6 +1264,67 @@ TEST(Control, UnreachableDaemonIsExit69NamingTheSocket) {
   EXPECT_NE(r.err.find("cannot connect to " + d.socket() + ": "), std::string::npos) << r.err;
 }
 
+// superctl parses `[-s SOCKET] [--json] VERB NAME...` of status, start, stop, restart
+// and reload itself, and everything else with CLI11 (--socket=PATH, say, or a verb with
+// options): the two must agree on what a command line means and on what it prints.
+TEST(Control, TheQuickCommandLineAndTheFullOneAgree) {
+  TempDir dir;
+  Superd d(dir, service("app", {"--pause"}));
+  ASSERT_TRUE(d.start());
+  ASSERT_TRUE(d.wait_state("app", "running"));
+  const std::string sock = d.socket();
+  auto quick = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {superctl_bin(), "-s", sock});
+    return run(args);
+  };
+  auto full = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {superctl_bin(), "--socket=" + sock});
+    return run(args);
+  };
+
+  auto a = quick({"status", "nope"}), b = full({"status", "nope"});
+  EXPECT_EQ(a.exit_code, 4) << show(a);
+  EXPECT_EQ(a.exit_code, b.exit_code) << show(b);
+  EXPECT_EQ(a.err, "superctl: no service 'nope'\n");
+  EXPECT_EQ(a.err, b.err);
+
+  // Global options after the verb mean the same to both.
+  a = run({superctl_bin(), "status", "app", "--json", "-s", sock});
+  b = full({"status", "--json", "app"});
+  ASSERT_EQ(a.exit_code, 0) << show(a);
+  ASSERT_EQ(b.exit_code, 0) << show(b);
+  const json ja = json::parse(a.out, nullptr, false), jb = json::parse(b.out, nullptr, false);
+  ASSERT_TRUE(ja.is_object() && jb.is_object()) << a.out << b.out;
+  EXPECT_EQ(ja["services"][0]["name"], "app");
+  EXPECT_EQ(ja["services"][0]["pid"], jb["services"][0]["pid"]);
+  EXPECT_EQ(ja.size(), jb.size());
+
+  a = quick({"stop", "app"});
+  EXPECT_EQ(a.exit_code, 0) << show(a);
+  EXPECT_EQ(a.out.rfind("app: stopped", 0), 0u) << a.out;
+  b = full({"status", "app"});
+  EXPECT_EQ(b.exit_code, 3) << show(b);
+  b = full({"start", "app"});
+  EXPECT_EQ(b.exit_code, 0) << show(b);
+  EXPECT_EQ(b.out.rfind("app: running (pid ", 0), 0u) << b.out;
+  a = quick({"status", "app"});
+  EXPECT_EQ(a.exit_code, 0) << show(a);
+
+  // What the quick parser does not take goes to CLI11, which words the error.
+  a = quick({"start"});
+  EXPECT_EQ(a.exit_code, 1) << show(a);
+  EXPECT_NE(a.err.find("NAME is required"), std::string::npos) << a.err;
+  a = quick({"status", "--no-such-option"});
+  EXPECT_EQ(a.exit_code, 1) << show(a);
+  EXPECT_NE(a.err.find("--no-such-option"), std::string::npos) << a.err;
+
+  // $SUPERD_SOCKET when there is no -s, on both paths.
+  a = run({superctl_bin(), "status", "app"}, {.env = {"SUPERD_SOCKET=" + sock}});
+  EXPECT_EQ(a.exit_code, 0) << show(a);
+  a = run({superctl_bin(), "restart", "--parallel", "1", "app"}, {.env = {"SUPERD_SOCKET=" + sock}});
+  EXPECT_EQ(a.exit_code, 0) << show(a);
+}
+
 TEST(Control, ShutdownStopsEverythingAndExits) {
   TempDir dir;
   Superd d(dir, service("a", {"--pause"}) + service("b", {"--pause"}, "after = [\"a\"]"));
