@@ -66,6 +66,7 @@ LoadResult Loader::run(const toml::table& root) {
     for (auto& d : drafts) config_.services.push_back(std::move(d.cfg));
     result.config = std::move(config_);
   }
+  result.leftovers = std::make_shared<std::vector<Draft>>(std::move(drafts));
   return result;
 }
 
@@ -182,13 +183,16 @@ using config_internal::syntax_error;
 
 LoadResult load_config_string(std::string_view text, const std::string& path, const LoadOptions& options) {
   try {
-    toml::table root;
+    auto root = std::make_shared<toml::table>();
     try {
-      root = toml::parse(text, std::string_view(path));
+      *root = toml::parse(text, std::string_view(path));
     } catch (const toml::parse_error& e) {
       return syntax_error(path, e);
     }
-    return Loader(path, options).run(root);
+    LoadResult result = Loader(path, options).run(*root);
+    result.leftovers = std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<toml::table>>>(
+        std::move(result.leftovers), std::move(root));
+    return result;
   } catch (const std::exception& e) {
     // Not expected; but a supervisor that cannot read its config must say so, not abort.
     return {std::nullopt, {ConfigError{{path, 0, 0}, std::string("internal error while loading: ") + e.what()}}};

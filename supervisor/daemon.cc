@@ -97,6 +97,8 @@ Daemon::~Daemon() {
   sighup_.reset();
   sigquit_.reset();
   sigusr1_.reset();
+  after_reply_timer_.reset();
+  after_reply_.clear();
   init_.reset();
   // superd's own log back on plain stderr, the consoles flushed (bounded).
   outputs_.finish();

@@ -118,6 +118,12 @@ class Daemon {
   std::unique_ptr<InitDuties> init_;  // PID 1, or --init
   std::unique_ptr<ReexecJob> reexec_;  // a `superctl reexec` under way
 
+  // What a reload-config leaves to free (the parsed file, the drafts, the old config):
+  // freed on the next turn of the loop, once the reply has gone out.
+  void free_after_reply(std::shared_ptr<void> garbage);
+  std::vector<std::shared_ptr<void>> after_reply_;
+  UvHandle<uv_timer_t> after_reply_timer_;
+
   bool finished_ = false;
   bool ready_sent_ = false;
   std::string last_notify_status_;

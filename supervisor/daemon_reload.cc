@@ -2,6 +2,8 @@
 // socket_group applied first (or the reload refused), then the Supervisor's diff.
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 #include "supervisor/config_load.h"
 #include "supervisor/daemon.h"
 
@@ -43,13 +45,27 @@ nlohmann::json Daemon::reload_config() {
   }
   host_.set_path_trust(next.supervisor.path_trust());
   const ReloadPlan plan = supervisor_.reload(next);
-  config_ = std::move(next);
+  free_after_reply(std::make_shared<Config>(std::exchange(config_, std::move(next))));
+  free_after_reply(std::move(loaded.leftovers));
   spdlog::info("reload-config: {} added, {} removed, {} changed, {} unchanged", plan.added.size(),
                plan.removed.size(), plan.changed.size(), plan.unchanged.size());
   return ipc::make_ok(0, {{"added", plan.added},
                           {"removed", plan.removed},
                           {"changed", plan.changed},
                           {"unchanged", plan.unchanged}});
+}
+
+void Daemon::free_after_reply(std::shared_ptr<void> garbage) {
+  if (!garbage) return;
+  if (!after_reply_timer_.initialized()) {
+    if (uv_timer_init(&loop_, after_reply_timer_.get()) != 0) return;  // freed here, now
+    after_reply_timer_.mark_initialized();
+    after_reply_timer_->data = this;
+  }
+  after_reply_.push_back(std::move(garbage));
+  uv_timer_start(after_reply_timer_.get(), [](uv_timer_t* t) {
+    if (auto* self = static_cast<Daemon*>(t->data)) self->after_reply_.clear();
+  }, 0, 0);
 }
 
 Config Daemon::with_saved_counts(Config loaded) {
