@@ -31,7 +31,7 @@ ROOMS = {  # room -> rooms it may include (itself always)
 EXTRA_ROOMS = {"supervisor/main.cc": {"import"}}
 # superctl's half of ipc/: these files may include only base/ and each other.
 IPC_CLIENT = {"ipc/protocol.h", "ipc/codec.h", "ipc/codec.cc", "ipc/client.h", "ipc/client.cc",
-              "ipc/status_format.h", "ipc/status_format.cc", "ipc/superctl.h",
+              "ipc/status_format.h", "ipc/status_format.cc", "ipc/superctl.h", "ipc/cli.h",
               "ipc/superctl_main.cc", "ipc/superctl_verbs.cc", "ipc/superctl_output.cc",
               "ipc/superctl_security.cc"}
 # Third-party headers (by prefix) and the rooms that may not include them.
