@@ -1,7 +1,6 @@
 // One control connection: reading and framing, the per-connection limits, writing, and
 // the close sequence. See server.h for the rules and the ownership story.
 #include <sys/ioctl.h>
-#include <unistd.h>
 
 #include <string>
 #include <utility>
@@ -82,20 +81,7 @@ bool Connection::start(uv_stream_t* listener) {
   // The first request must arrive within idle_timeout of connecting, like any line.
   arm_timer(idle_timeout_);
   line_clock_running_ = true;
-  read_now(fd);
   return true;
-}
-
-// A client sends its request as soon as it has connected, so it is usually here by the
-// time the connection is accepted: read it at once rather than on the next turn of the
-// loop (an epoll_ctl and an epoll_wait later, on the way of every superctl command).
-// Nothing yet (EAGAIN), the end of input or an error: libuv's own read, registered
-// above, sees the same on the next turn.
-void Connection::read_now(int fd) {
-  const ssize_t n = ::read(fd, read_buffer_.get(), ServerCore::kReadBufferBytes);
-  if (n <= 0) return;
-  const uv_buf_t buf = uv_buf_init(read_buffer_.get(), static_cast<unsigned>(n));
-  on_read(n, &buf);
 }
 
 void Connection::on_read(ssize_t nread, const uv_buf_t* buf) {

@@ -115,7 +115,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   bool start(uv_stream_t* listener);
-  void read_now(int fd);
   void on_read(ssize_t nread, const uv_buf_t* buf);
   void on_lines(std::vector<DecodedLine> lines);
   void handle_line(std::string_view line);
