@@ -66,7 +66,7 @@ LoadResult Loader::run(const toml::table& root) {
     for (auto& d : drafts) config_.services.push_back(std::move(d.cfg));
     result.config = std::move(config_);
   }
-  result.leftovers = std::make_shared<std::vector<Draft>>(std::move(drafts));
+  if (options_.keep_leftovers) result.leftovers = std::make_shared<std::vector<Draft>>(std::move(drafts));
   return result;
 }
 
@@ -190,8 +190,12 @@ LoadResult load_config_string(std::string_view text, const std::string& path, co
       return syntax_error(path, e);
     }
     LoadResult result = Loader(path, options).run(*root);
-    result.leftovers = std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<toml::table>>>(
-        std::move(result.leftovers), std::move(root));
+    if (options.keep_leftovers) {
+      result.leftovers = std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<toml::table>>>(
+          std::move(result.leftovers), std::move(root));
+    } else {
+      result.leftovers.reset();
+    }
     return result;
   } catch (const std::exception& e) {
     // Not expected; but a supervisor that cannot read its config must say so, not abort.

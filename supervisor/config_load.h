@@ -28,6 +28,9 @@ struct LoadOptions {
   // time it opens it, at rotation and reopen-logs, and 5,000 lstat calls were a fifth of
   // a reload of 5,000 services.
   std::function<bool(const std::string& service, const std::string& path)> log_file_open;
+  // Hand back what loading built and no longer needs (LoadResult::leftovers) instead of
+  // freeing it before returning.
+  bool keep_leftovers = false;
 };
 
 struct LoadResult {
@@ -36,9 +39,10 @@ struct LoadResult {
   // Accepted but worth saying ("warning: socket_group 'www' is a group service 'app'
   // runs as ..."): --check prints them, superd logs them at start and reload.
   std::vector<ConfigError> warnings;
-  // What loading built and no longer needs (the parsed document, the drafts): freed with
-  // the result, or later by a caller that answers someone first (reload-config: at
-  // 5,000 services, freeing them is a tenth of the reload).
+  // With LoadOptions::keep_leftovers, what loading built and no longer needs (the parsed
+  // document, the drafts), for a caller that answers someone first and frees it after
+  // (reload-config: at 5,000 services, freeing them is a tenth of the reload). Null
+  // otherwise: it is freed before the result is returned.
   std::shared_ptr<void> leftovers;
 };
 

@@ -11,6 +11,7 @@ namespace superd {
 
 nlohmann::json Daemon::reload_config() {
   LoadOptions options;
+  options.keep_leftovers = true;  // freed after the reply (free_after_reply)
   options.log_file_open = [this](const std::string& service, const std::string& path) {
     const Service* s = supervisor_.find(service);
     return s && host_.writes_log(*s, path);
