@@ -159,6 +159,9 @@ class Superd {
   // Start and wait until the socket answers. false (and the log in *why) on failure.
   bool start(const std::vector<std::string>& extra_env = {}, std::string* why = nullptr);
   // SIGTERM and wait (bounded) for it to exit; its exit code, -1 when it did not exit.
+  // The bound is for a hang, not a speed: a sanitized superd's exit ends with
+  // LeakSanitizer stopping every thread with ptrace and scanning the heap, which with
+  // 48 runnable tasks on 2 CPUs took over 5 s after superd's own last step.
   int stop(std::chrono::milliseconds timeout = 20s);
   // kill -9, as a crash would; its services are left running.
   void kill_hard();

@@ -136,7 +136,7 @@ TEST(Console, AConsoleNobodyReadsStallsNeitherTheServicesNorSuperd) {
   EXPECT_EQ(r.err.find(" 0 lines dropped"), std::string::npos) << "drops are counted: " << r.err;
   EXPECT_NE(r.err.find("lines dropped"), std::string::npos) << r.err;
   // superd stops cleanly, its console still blocked.
-  EXPECT_EQ(d.stop(10s), 0) << d.daemon_log();
+  EXPECT_EQ(d.stop(), 0) << d.daemon_log();
 }
 
 // `superd > FILE`: the console is a regular file, written off the loop; a line reaches
@@ -154,7 +154,7 @@ TEST(Console, ARegularFileAsStdoutGetsLinesWhileSuperdRuns) {
   EXPECT_TRUE(wait_until([&] { return read_file(out_path).find("app | hello from app\n") != std::string::npos; },
                          10s))
       << "console file while superd runs: '" << read_file(out_path) << "'\n" << d.daemon_log();
-  EXPECT_EQ(d.stop(10s), 0) << d.daemon_log();
+  EXPECT_EQ(d.stop(), 0) << d.daemon_log();
 }
 
 }  // namespace
