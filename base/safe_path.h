@@ -52,6 +52,7 @@ struct PathTrust {
   bool trusts_owner(uid_t uid) const;
   bool allows_group_write(const std::string& dir) const;
   PathTrust with_owner(uid_t uid) const;
+  bool operator==(const PathTrust&) const = default;
 };
 
 // What is wrong with a path: the directory or file at fault and the rest of a sentence

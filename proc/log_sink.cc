@@ -139,6 +139,7 @@ void LogSink::after_work(uv_work_t* req, int /*status*/) {
 
 void LogSink::finish_job() {
   in_flight_ = false;
+  open_failed_ = job_open_failed_;
   written_ += job_written_;
   if (job_notice_written_) dropped_ -= job_dropped_before_;
   write_failing_ = job_dropped_ > 0 && job_errno_ != 0;

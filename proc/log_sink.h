@@ -94,6 +94,11 @@ class LogSink : public std::enable_shared_from_this<LogSink> {
   void reopen();
 
   const std::string& path() const { return options_.path; }
+  const PathTrust& trust() const { return options_.trust; }
+  // The last open of path() was refused (a link, a FIFO, an unsafe directory) or failed;
+  // false once an open succeeds again. While it is false, whoever would check the path
+  // may rely on the sink's own check at its next open.
+  bool open_failed() const { return open_failed_; }
   // Bytes lost and not yet reported in the file.
   uint64_t dropped_unreported() const { return dropped_; }
   uint64_t bytes_written() const { return written_; }
@@ -173,10 +178,13 @@ class LogSink : public std::enable_shared_from_this<LogSink> {
   std::string job_problem_;  // why the file could not be opened (safe_path.h's words)
   bool job_notice_written_ = false;
   bool job_at_line_start_ = true;
+  bool job_open_failed_ = false;
+  bool open_failed_ = false;  // loop side, from the last job
 
   // Worker-owned file state (only one job runs at a time).
   SafeDir dir_;  // the file's directory, checked at the last open
   UniqueFd fd_;
+  bool last_open_failed_ = false;
   bool appending_ = true;  // O_APPEND is set (write(2)); splice(2) needs it off
   uint64_t size_ = 0;
   bool at_line_start_ = true;

@@ -48,6 +48,7 @@ void LogSink::run_job() {
     job_dropped_ += writing_.size();
     for (auto& s : job_splices_) read_source(*s.source, /*keep=*/false);
     job_at_line_start_ = true;
+    job_open_failed_ = true;
     return;
   }
   // Someone may have truncated the file (as an operator frees space): append at its end.
@@ -86,6 +87,7 @@ void LogSink::run_job() {
   }
   learn_line_start();
   job_at_line_start_ = at_line_start_;
+  job_open_failed_ = last_open_failed_;
 }
 
 bool LogSink::ensure_open() {
@@ -94,8 +96,10 @@ bool LogSink::ensure_open() {
   if (auto* problem = std::get_if<PathProblem>(&file)) {
     job_problem_ = problem->explain("log file", options_.path, "superd writes root-owned files there");
     job_errno_ = EACCES;
+    last_open_failed_ = true;
     return false;
   }
+  last_open_failed_ = false;
   fd_ = std::move(std::get<UniqueFd>(file));
   appending_ = true;
   struct stat st {};

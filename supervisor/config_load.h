@@ -23,11 +23,12 @@ struct LoadOptions {
   // resolve is an error). Off for fuzzing, so random names never reach a DNS server;
   // a name is then kept without an address, and probing it fails.
   bool resolve_hosts = true;
-  // reload-config: whether the running service already writes this log file. Such a file
-  // is not checked again (its directory is): the log sink checks the path itself each
-  // time it opens it, at rotation and reopen-logs, and 5,000 lstat calls were a fifth of
-  // a reload of 5,000 services.
-  std::function<bool(const std::string& service, const std::string& path)> log_file_open;
+  // reload-config: whether the running service's log sink writes this file, with this
+  // trust. Such a file is not checked again (its directory is): the sink checks the path
+  // itself each time it opens it, at rotation and reopen-logs, and 5,000 lstat calls were
+  // a fifth of a reload of 5,000 services. A sink whose last open failed, or that
+  // trusted other directories, is checked.
+  std::function<bool(const std::string& service, const std::string& path, const PathTrust& trust)> log_file_open;
   // Hand back what loading built and no longer needs (LoadResult::leftovers) instead of
   // freeing it before returning.
   bool keep_leftovers = false;

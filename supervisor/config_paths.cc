@@ -132,7 +132,8 @@ void Loader::check_service_paths(const Draft& d) {
     if ((key == "stdout" ? cfg.stdout_target : cfg.stderr_target) != LogTarget::file) continue;
     if (key == "stderr" && cfg.stdout_target == LogTarget::file && path == cfg.stdout_path) continue;
     auto [dir, name] = split_path(path);
-    if (options_.log_file_open && options_.log_file_open(cfg.name, path)) name.clear();  // the directory only
+    if (options_.log_file_open && options_.log_file_open(cfg.name, path, config_.supervisor.path_trust()))
+      name.clear();  // the directory only
     check_dir(std::string(key), path, dir, pos_of_key(key), std::string(kLogConsequence), name);
   }
   for (size_t i = 0; i < cfg.listen.size(); ++i) {

@@ -12,9 +12,9 @@ namespace superd {
 nlohmann::json Daemon::reload_config() {
   LoadOptions options;
   options.keep_leftovers = true;  // freed after the reply (free_after_reply)
-  options.log_file_open = [this](const std::string& service, const std::string& path) {
+  options.log_file_open = [this](const std::string& service, const std::string& path, const PathTrust& trust) {
     const Service* s = supervisor_.find(service);
-    return s && host_.writes_log(*s, path);
+    return s && host_.writes_log(*s, path, trust);
   };
   LoadResult loaded = load_config_file(config_.path, options);
   if (!loaded.errors.empty()) {

@@ -52,9 +52,10 @@ class ProcessHost : public SupervisorHost {
   void set_log_outputs(LogOutputs* outputs) { log_outputs_ = outputs; }
   // Every log file closed and opened again by path (reopen-logs, SIGUSR1); how many.
   size_t reopen_logs();
-  // A log sink of the service's writes the file at `path` now (reload-config need not
-  // check it again: the sink checks the path each time it opens it).
-  bool writes_log(const Service& service, const std::string& path) const;
+  // A log sink of the service's writes the file at `path`, checked with `trust`, and its
+  // last open did not fail (reload-config need not check it again: the sink checks the
+  // path at every open).
+  bool writes_log(const Service& service, const std::string& path, const PathTrust& trust) const;
 
   Slot* slot(const Service& service) const;
   uv_loop_t* loop() const { return loop_; }

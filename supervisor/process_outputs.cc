@@ -98,11 +98,12 @@ size_t ProcessHost::reopen_logs() {
   return done.size();
 }
 
-bool ProcessHost::writes_log(const Service& service, const std::string& path) const {
+bool ProcessHost::writes_log(const Service& service, const std::string& path, const PathTrust& trust) const {
   const Slot* slot = this->slot(service);
   if (!slot) return false;
   auto writes = [&](const std::unique_ptr<OutputPipe>& pipe) {
-    return pipe && pipe->sink() && pipe->sink()->path() == path;
+    const LogSink* sink = pipe ? pipe->sink().get() : nullptr;
+    return sink && sink->path() == path && !sink->open_failed() && sink->trust() == trust;
   };
   return writes(slot->out) || writes(slot->err);
 }

@@ -248,5 +248,31 @@ TEST(ReloadConfig, ANewLogPathThatIsALinkIsRefused) {
   EXPECT_EQ(r.out, "no changes\n");
 }
 
+// The file a running service writes is skipped only while its sink holds it open: a link
+// planted where it was, which the sink refused at reopen-logs, is reported by the next
+// reload as by the first.
+TEST(ReloadConfig, ALinkTheSinkRefusedIsReportedAgain) {
+  TempDir dir;
+  const std::string secret = dir / "secret";
+  write_file(secret, "root-only\n");
+  ::chmod(secret.c_str(), 0600);
+  Superd d(dir, service("app", {"--print", "hello", "--pause"}));
+  ASSERT_TRUE(d.start()) << d.daemon_log();
+  const std::string path = d.log_dir() + "/app.log";
+  ASSERT_TRUE(wait_until([&] { return read_file(path) == "hello\n"; })) << d.daemon_log();
+  EXPECT_EQ(d.ctl({"reload-config"}).out, "no changes\n");
+  ASSERT_EQ(::rename(path.c_str(), (path + ".old").c_str()), 0);
+  ASSERT_EQ(::symlink(secret.c_str(), path.c_str()), 0);
+  ASSERT_EQ(d.ctl({"reopen-logs"}).exit_code, 0);
+  auto r = d.ctl({"reload-config"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << d.daemon_log();
+  EXPECT_NE(r.err.find("'" + path + "' is a symlink"), std::string::npos) << r.err;
+  EXPECT_EQ(read_file(secret), "root-only\n");
+  ASSERT_EQ(::unlink(path.c_str()), 0);
+  r = d.ctl({"reload-config"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "no changes\n");
+}
+
 }  // namespace
 }  // namespace superd::test
