@@ -176,8 +176,7 @@ std::string footer_for(const json& result) {
   if (result.is_object()) {
     const auto it = result.find("cgroups");
     if (it != result.end() && it->is_object() && !bool_field(*it, "used")) {
-      // As superd words it in its own log (Cgroups::line).
-      out += "cgroups: not used: " + printable(text_field(*it, "why_not")) + "; services run in process groups\n";
+      out += cgroups_not_used_line(printable(text_field(*it, "why_not"))) + "\n";
     }
   }
   for (const json& service : services_of(result)) {
@@ -194,6 +193,13 @@ std::string footer_for(const json& result) {
 }
 
 }  // namespace
+
+std::string cgroups_not_used_line(std::string_view why_not) {
+  std::string out = "cgroups: not used: ";
+  out += why_not;
+  out += "; services run in process groups";
+  return out;
+}
 
 std::string escape_controls(std::string_view text) {
   std::string out;

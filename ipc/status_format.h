@@ -25,6 +25,10 @@ std::string format_bytes(std::int64_t bytes);
 // CPU: "0.42s" below a minute, then as format_uptime ("4m12s").
 std::string format_cpu_time(std::int64_t usec);
 
+// "cgroups: not used: WHY; services run in process groups", as superd logs it at start
+// and the status table ends with it.
+std::string cgroups_not_used_line(std::string_view why_not);
+
 // NAME STATE PID UPTIME MEM CPU RESTARTS ENABLED, aligned, one row per service of
 // result["services"] (MEM and CPU from its cgroup, "-" without); a service that is not
 // running gets its reason and last exit after the columns. The instances of a service

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "ipc/status_format.h"
 #include "proc/cgroup_file.h"
 #include "proc/cgroup_host.h"
 #include "proc/cgroup_kill.h"
@@ -16,7 +17,7 @@ CgroupLimits limits_of(const ResourcesConfig& r) {
 }
 
 std::string Cgroups::line() const {
-  if (!tree) return "cgroups: not used: " + why_not + "; services run in process groups";
+  if (!tree) return ipc::cgroups_not_used_line(why_not);
   std::string v1;
   for (auto c : kCgroupControllers) {
     if (tree->v1_base(c)) v1 += (v1.empty() ? "" : ", ") + std::string(c);

@@ -32,8 +32,9 @@ void append_name(std::string& out, const std::string& name) {
   out += '"';
 }
 
-void append_number(std::string& out, uint64_t value) {
-  char digits[24];
+template <typename Int>
+void append_number(std::string& out, Int value) {
+  char digits[24];  // a sign and 20 digits
   const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
   out.append(digits, end);
 }
@@ -47,8 +48,7 @@ std::string running_text(const std::vector<RunningRecord>& records) {
   for (const auto& r : records) {
     if (out.size() > 1) out += ',';
     out += "{\"pid\":";
-    if (r.pid < 0) out += '-';
-    append_number(out, static_cast<uint64_t>(r.pid < 0 ? -static_cast<int64_t>(r.pid) : r.pid));
+    append_number(out, r.pid);
     out += ",\"service\":";
     append_name(out, r.service);
     out += ",\"start_time\":";
