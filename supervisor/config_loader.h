@@ -145,8 +145,14 @@ class Errors {
 // (the service's own or the one in [defaults]) so later passes can point at it.
 struct Draft {
   ServiceConfig cfg;
-  std::map<std::string, const toml::node*, std::less<>> nodes;  // keys with an accepted value
-  std::set<std::string, std::less<>> given;                      // keys written, accepted or not
+  // Each key written (accepted or not) and the node of its accepted value (null when it
+  // was refused), in one small array: a key is one of kServiceKeys' names, so no entry
+  // owns a string. Two trees of strings were four allocations per service of two keys.
+  struct KeyNode {
+    std::string_view key;
+    const toml::node* node;
+  };
+  std::vector<KeyNode> keys;
   std::vector<const toml::node*> after_nodes;   // one per cfg.after entry
   std::vector<const toml::node*> listen_nodes;  // one per cfg.listen entry
   // The table has `instances` (config_template_load.cc): its drafts become one per
@@ -155,8 +161,28 @@ struct Draft {
   std::optional<int> instances;
 
   const toml::node* node(std::string_view key) const {
-    auto it = nodes.find(key);
-    return it == nodes.end() ? nullptr : it->second;
+    const KeyNode* k = find(key);
+    return k ? k->node : nullptr;
+  }
+  bool given(std::string_view key) const { return find(key) != nullptr; }
+  // `key` is a kServiceKeys name (it must outlive the Draft); `node` null: refused.
+  void set(std::string_view key, const toml::node* node) {
+    for (KeyNode& k : keys) {
+      if (k.key == key) {
+        k.node = node;
+        return;
+      }
+    }
+    if (keys.empty()) keys.reserve(4);
+    keys.push_back({key, node});
+  }
+
+ private:
+  const KeyNode* find(std::string_view key) const {
+    for (const KeyNode& k : keys) {
+      if (k.key == key) return &k;
+    }
+    return nullptr;
   }
 };
 

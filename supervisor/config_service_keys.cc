@@ -53,6 +53,7 @@ const Loader::ServiceKey Loader::kServiceKeys[] = {
     {"sandbox", &Loader::key_sandbox},
 };
 
+
 std::vector<std::string_view> Loader::service_key_names() {
   std::vector<std::string_view> names;
   for (const auto& k : kServiceKeys) names.push_back(k.name);
@@ -63,28 +64,27 @@ void Loader::apply_keys(Draft& draft, const toml::table& table, std::string_view
   for (auto [key, node] : in_file_order(table)) {
     const ServiceKey* found = nullptr;
     for (const auto& k : kServiceKeys) {
-      if (k.name == key) found = &k;
+      if (k.name == key) {
+        found = &k;
+        break;
+      }
     }
     if (!found) {
       errors_.at(*node, "unknown key " + quoted(key) + " in " + std::string(where) +
                             suggestion(key, service_key_names()));
       continue;
     }
-    draft.given.insert(std::string(key));
-    // Only an accepted value is remembered: later passes check values, and a refused
-    // one was reported already.
-    if ((this->*found->handler)(draft, *node)) {
-      draft.nodes[std::string(key)] = node;
-    } else {
-      draft.nodes.erase(std::string(key));
-    }
+    // Only an accepted value's node is remembered: later passes check values, and a
+    // refused one was reported already.
+    const bool accepted = (this->*found->handler)(draft, *node);
+    draft.set(found->name, accepted ? node : nullptr);
   }
 }
 
 // What needs the whole service: a command, and log paths (which default from the name).
 void Loader::finish_service(Draft& d, const toml::table& table) {
   ServiceConfig& cfg = d.cfg;
-  if (!d.given.count("command")) {
+  if (!d.given("command")) {
     errors_.at(table, "service " + quoted(cfg.name) + " has no 'command'");
   }
   // key_stdout/key_stderr left the raw file name; "" means not given (or not a file).
